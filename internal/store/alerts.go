@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+const alertColumns = `id, service_id, dedup_key, status, severity, urgency, summary, source, component, grp, class, event_count, created_at, acknowledged_at, resolved_at, last_event_at`
+
+func scanAlert(row interface{ Scan(...any) error }) (klaxon.Alert, error) {
+	var a klaxon.Alert
+	var status, severity, urgency string
+	var created, last int64
+	var acked, resolved sql.NullInt64
+	err := row.Scan(&a.ID, &a.ServiceID, &a.DedupKey, &status, &severity, &urgency, &a.Summary, &a.Source, &a.Component,
+		&a.Group, &a.Class, &a.EventCount, &created, &acked, &resolved, &last)
+	a.Status, a.Severity, a.Urgency = klaxon.AlertStatus(status), klaxon.Severity(severity), klaxon.Urgency(urgency)
+	a.CreatedAt, a.LastEventAt = fromDB(created), fromDB(last)
+	a.AcknowledgedAt, a.ResolvedAt = nullTime(acked), nullTime(resolved)
+	return a, err
+}
+
+// AlertFilter narrows ListAlerts. Zero fields do not filter.
+type AlertFilter struct {
+	Status    klaxon.AlertStatus
+	ServiceID int64
+	Since     time.Time // alerts created at or after
+	Page
+}
+
+// ListAlerts returns alerts matching f, newest first.
+func (s *Store) ListAlerts(ctx context.Context, f AlertFilter) ([]klaxon.Alert, error) {
+	p := f.Page.normalized()
+	rows, err := s.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts
+WHERE id < $1 AND ($2 = '' OR status = $2) AND (CAST($3 AS BIGINT) = 0 OR service_id = $3) AND created_at >= $4
+ORDER BY id DESC LIMIT $5`, p.Before, string(f.Status), f.ServiceID, toDB(f.Since), p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []klaxon.Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list alerts: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Alert returns one alert, or ENOTFOUND.
+func (s *Store) Alert(ctx context.Context, id int64) (klaxon.Alert, error) {
+	return alertByID(ctx, s.r, id)
+}
+
+type queryRower interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func alertByID(ctx context.Context, q queryRower, id int64) (klaxon.Alert, error) {
+	a, err := scanAlert(q.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, klaxon.Errorf(klaxon.ENOTFOUND, "alert %d not found", id)
+	}
+	if err != nil {
+		return a, fmt.Errorf("store: alert %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// MaxAlertEvents bounds the events AlertEvents returns.
+const MaxAlertEvents = 100
+
+// AlertEvents returns the newest events of an alert, newest first, at most
+// MaxAlertEvents of them.
+func (s *Store) AlertEvents(ctx context.Context, alertID int64) ([]klaxon.Event, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at
+FROM events WHERE alert_id = $1 ORDER BY id DESC LIMIT $2`, alertID, MaxAlertEvents)
+	if err != nil {
+		return nil, fmt.Errorf("store: alert events: %w", err)
+	}
+	defer rows.Close()
+	var out []klaxon.Event
+	for rows.Next() {
+		var ev klaxon.Event
+		var action, severity, extra string
+		var ts, received int64
+		if err := rows.Scan(&ev.ID, &ev.AlertID, &ev.ServiceID, &ev.IntegrationID, &action, &ev.DedupKey, &severity, &ev.Summary,
+			&ev.Source, &ev.Component, &ev.Group, &ev.Class, &extra, &ts, &received); err != nil {
+			return nil, fmt.Errorf("store: alert events: %w", err)
+		}
+		x, err := decodeExtra(extra)
+		if err != nil {
+			return nil, fmt.Errorf("store: event %d details: %w", ev.ID, err)
+		}
+		ev.Action, ev.Severity = klaxon.Action(action), klaxon.Severity(severity)
+		ev.Details, ev.Links, ev.Images = x.Details, x.Links, x.Images
+		ev.Timestamp, ev.ReceivedAt = fromDB(ts), fromDB(received)
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// AlertLog returns what people did to an alert (acknowledged, resolved,
+// notes), oldest first.
+func (s *Store) AlertLog(ctx context.Context, alertID int64) ([]klaxon.AlertLogEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, alert_id, at, kind, actor, message FROM alert_log WHERE alert_id = $1 ORDER BY id`, alertID)
+	if err != nil {
+		return nil, fmt.Errorf("store: alert log: %w", err)
+	}
+	defer rows.Close()
+	var out []klaxon.AlertLogEntry
+	for rows.Next() {
+		var e klaxon.AlertLogEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &e.AlertID, &at, &e.Kind, &e.Actor, &e.Message); err != nil {
+			return nil, fmt.Errorf("store: alert log: %w", err)
+		}
+		e.At = fromDB(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AcknowledgeAlert acknowledges an alert on a person's or tool's behalf.
+// Acknowledging an acknowledged alert changes nothing; a resolved alert
+// cannot be acknowledged (ECONFLICT).
+func (s *Store) AcknowledgeAlert(ctx context.Context, actor string, id int64) (klaxon.Alert, error) {
+	return s.changeAlert(ctx, actor, id, klaxon.AlertAcknowledged)
+}
+
+// ResolveAlert resolves an alert. Resolving a resolved alert changes nothing.
+func (s *Store) ResolveAlert(ctx context.Context, actor string, id int64) (klaxon.Alert, error) {
+	return s.changeAlert(ctx, actor, id, klaxon.AlertResolved)
+}
+
+func (s *Store) changeAlert(ctx context.Context, actor string, id int64, to klaxon.AlertStatus) (klaxon.Alert, error) {
+	var a klaxon.Alert
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if a, err = alertByID(ctx, tx, id); err != nil {
+			return err
+		}
+		switch {
+		case a.Status == to, a.Status == klaxon.AlertResolved && to == klaxon.AlertResolved:
+			return nil
+		case a.Status == klaxon.AlertResolved:
+			return klaxon.Errorf(klaxon.ECONFLICT, "alert %d is resolved and cannot be %s", id, to)
+		}
+		now := s.now()
+		var res sql.Result
+		if to == klaxon.AlertAcknowledged {
+			a.AcknowledgedAt = &now
+			res, err = tx.ExecContext(ctx, `UPDATE alerts SET status = 'acknowledged', acknowledged_at = $1 WHERE id = $2 AND status = 'triggered'`, toDB(now), id)
+		} else {
+			a.ResolvedAt = &now
+			res, err = tx.ExecContext(ctx, `UPDATE alerts SET status = 'resolved', resolved_at = $1 WHERE id = $2 AND status <> 'resolved'`, toDB(now), id)
+		}
+		if err != nil {
+			return fmt.Errorf("store: %s alert %d: %w", to, id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return klaxon.Errorf(klaxon.ECONFLICT, "alert %d changed while being %s; retry", id, to)
+		}
+		a.Status = to
+		if err := s.logAlert(ctx, tx, id, now, string(to), actor, ""); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actor, "alert."+verbFor(to), "alert", id, "")
+	})
+	return a, err
+}
+
+func verbFor(s klaxon.AlertStatus) string {
+	if s == klaxon.AlertAcknowledged {
+		return "acknowledge"
+	}
+	return "resolve"
+}
+
+func (s *Store) logAlert(ctx context.Context, tx *sql.Tx, alertID int64, at time.Time, kind, actor, message string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO alert_log (alert_id, at, kind, actor, message) VALUES ($1, $2, $3, $4, $5)`,
+		alertID, toDB(at), kind, actor, message); err != nil {
+		return fmt.Errorf("store: alert log: %w", err)
+	}
+	return nil
+}
+
+// AddAlertNote records a note on an alert.
+func (s *Store) AddAlertNote(ctx context.Context, actor string, alertID int64, body string) (klaxon.AlertLogEntry, error) {
+	e := klaxon.AlertLogEntry{AlertID: alertID, At: s.now(), Kind: "note", Actor: actor, Message: body}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := alertByID(ctx, tx, alertID); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO alert_log (alert_id, at, kind, actor, message) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+			alertID, toDB(e.At), e.Kind, actor, body).Scan(&e.ID); err != nil {
+			return fmt.Errorf("store: add note: %w", err)
+		}
+		return s.audit(ctx, tx, actor, "alert.note", "alert", alertID, "")
+	})
+	return e, err
+}
+
+// auditJSON renders an audit detail; it never fails on the simple maps the
+// store passes.
+func auditJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}

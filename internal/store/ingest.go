@@ -1,0 +1,341 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// IngestResult says what one accepted event did.
+type IngestResult struct {
+	// AlertID is the alert the event folded into: the new or existing open
+	// alert for a trigger, the alert acted on for acknowledge and resolve,
+	// or 0 when an acknowledge or resolve found no open alert.
+	AlertID int64
+	// Created is true when a trigger opened a new alert.
+	Created bool
+}
+
+// Ingest durably stores events and folds them into alerts. It returns only
+// after the transaction holding them has committed (and, on SQLite, the WAL
+// has been fsynced). Concurrent calls share transactions: that is group
+// commit, and it is what lets durable ingestion run at tens of thousands of
+// events per second.
+//
+// Every event must already be valid and carry its ServiceID and
+// IntegrationID. A call either stores all its events or none. When the queue
+// of events waiting to commit is full, Ingest fails at once with EOVERLOAD:
+// the caller answers 503 and the sender retries, rather than waiting without
+// bound. If ctx ends while the events wait, Ingest returns ctx.Err() and the
+// events may still be stored; senders retry with the same dedup key, which
+// folds into the same alert.
+func (s *Store) Ingest(ctx context.Context, events []klaxon.Event) ([]IngestResult, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	return s.ingest.submit(ctx, events)
+}
+
+// IngestQueueLength is the number of events waiting for group commit, for
+// metrics.
+func (s *Store) IngestQueueLength() int64 { return s.ingest.queued.Load() }
+
+type ingestRequest struct {
+	events  []klaxon.Event
+	results []IngestResult
+	err     error
+	done    chan struct{}
+}
+
+// groupCommitter owns the ingest transactions. One goroutine takes whatever
+// requests are waiting (up to maxGroup events), applies them in one
+// transaction, commits once, and answers them all.
+type groupCommitter struct {
+	s         *Store
+	queue     chan *ingestRequest
+	queued    atomic.Int64 // events submitted and not yet answered
+	maxQueued int64
+	maxGroup  int
+
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+	done   chan struct{}
+}
+
+func newGroupCommitter(s *Store, maxQueued, maxGroup int) *groupCommitter {
+	g := &groupCommitter{
+		s:         s,
+		queue:     make(chan *ingestRequest, min(maxQueued, 1<<16)),
+		maxQueued: int64(maxQueued),
+		maxGroup:  maxGroup,
+		done:      make(chan struct{}),
+	}
+	go g.run()
+	return g
+}
+
+// errOverloaded and errClosing are returned without touching the database.
+var (
+	errOverloaded = &klaxon.Error{Code: klaxon.EOVERLOAD, Message: "the event store is at capacity; retry shortly"}
+	errClosing    = &klaxon.Error{Code: klaxon.EOVERLOAD, Message: "klaxon is shutting down; retry shortly"}
+)
+
+func (g *groupCommitter) submit(ctx context.Context, events []klaxon.Event) ([]IngestResult, error) {
+	n := int64(len(events))
+	req := &ingestRequest{events: events, done: make(chan struct{})}
+	g.mu.RLock()
+	if g.closed {
+		g.mu.RUnlock()
+		return nil, errClosing
+	}
+	if total := g.queued.Add(n); total > g.maxQueued && total != n {
+		// Over the bound, unless this request is alone: a single request
+		// larger than the bound must still be able to go through.
+		g.queued.Add(-n)
+		g.mu.RUnlock()
+		return nil, errOverloaded
+	}
+	select {
+	case g.queue <- req:
+	default:
+		g.queued.Add(-n)
+		g.mu.RUnlock()
+		return nil, errOverloaded
+	}
+	g.mu.RUnlock()
+
+	select {
+	case <-req.done:
+		return req.results, req.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// close stops new submissions and waits until every queued request has been
+// committed and answered.
+func (g *groupCommitter) close() {
+	g.mu.Lock()
+	if !g.closed {
+		g.closed = true
+		close(g.queue)
+	}
+	g.mu.Unlock()
+	<-g.done
+}
+
+func (g *groupCommitter) run() {
+	defer close(g.done)
+	var group []*ingestRequest
+	for first := range g.queue {
+		group = append(group[:0], first)
+		n := len(first.events)
+	fill:
+		for n < g.maxGroup {
+			select {
+			case r, ok := <-g.queue:
+				if !ok {
+					break fill
+				}
+				group = append(group, r)
+				n += len(r.events)
+			default:
+				break fill
+			}
+		}
+		g.commit(group)
+		g.queued.Add(-int64(n))
+		for _, r := range group {
+			close(r.done)
+		}
+		clear(group)
+	}
+}
+
+// commitTimeout bounds one group transaction, so that a stuck database turns
+// into errors senders can retry instead of requests that hang.
+const commitTimeout = 30 * time.Second
+
+// commit applies a group in one transaction. If the group fails, each request
+// is retried alone, so that one request's failure cannot fail the others.
+func (g *groupCommitter) commit(group []*ingestRequest) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	err := g.s.inTx(ctx, func(tx *sql.Tx) error {
+		now := g.s.now()
+		for _, r := range group {
+			res, err := g.s.applyEvents(ctx, tx, r.events, now)
+			if err != nil {
+				return err
+			}
+			r.results = res
+		}
+		return nil
+	})
+	if err == nil {
+		return
+	}
+	if len(group) == 1 {
+		group[0].results, group[0].err = nil, err
+		return
+	}
+	for _, r := range group {
+		r.results = nil
+		r.err = g.s.inTx(ctx, func(tx *sql.Tx) error {
+			res, err := g.s.applyEvents(ctx, tx, r.events, g.s.now())
+			r.results = res
+			return err
+		})
+		if r.err != nil {
+			r.results = nil
+		}
+	}
+}
+
+// The ingest statements. They are the same text for both dialects: SQLite
+// and PostgreSQL both accept an upsert whose conflict target is a partial
+// unique index, and both return the row id with RETURNING.
+const (
+	// xmax = 0 (PostgreSQL) is not portable, so "created" is told apart by
+	// event_count: a new alert has exactly one event.
+	upsertTriggerSQL = `INSERT INTO alerts (service_id, dedup_key, status, severity, urgency, summary, source, component, grp, class, event_count, created_at, last_event_at)
+VALUES ($1, $2, 'triggered', $3, $4, $5, $6, $7, $8, $9, 1, $10, $10)
+ON CONFLICT (service_id, dedup_key) WHERE status <> 'resolved'
+DO UPDATE SET event_count = alerts.event_count + 1, last_event_at = excluded.last_event_at
+RETURNING id, event_count`
+
+	acknowledgeOpenSQL = `UPDATE alerts SET status = 'acknowledged', acknowledged_at = COALESCE(acknowledged_at, $3), event_count = event_count + 1, last_event_at = $3
+WHERE service_id = $1 AND dedup_key = $2 AND status <> 'resolved'
+RETURNING id`
+
+	resolveOpenSQL = `UPDATE alerts SET status = 'resolved', resolved_at = $3, event_count = event_count + 1, last_event_at = $3
+WHERE service_id = $1 AND dedup_key = $2 AND status <> 'resolved'
+RETURNING id`
+
+	insertEventSQL = `INSERT INTO events (alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+)
+
+// eventExtra is the rarely-queried part of an event, kept as one JSON column
+// so that the hot table stays narrow.
+type eventExtra struct {
+	Details json.RawMessage `json:"details,omitempty"`
+	Links   []klaxon.Link   `json:"links,omitempty"`
+	Images  []klaxon.Image  `json:"images,omitempty"`
+}
+
+func encodeExtra(details json.RawMessage, links []klaxon.Link, images []klaxon.Image) (string, error) {
+	if len(details) == 0 && len(links) == 0 && len(images) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(eventExtra{Details: details, Links: links, Images: images})
+	if err != nil {
+		return "", fmt.Errorf("store: encode event details: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodeExtra(s string) (eventExtra, error) {
+	var x eventExtra
+	if s == "" {
+		return x, nil
+	}
+	err := json.Unmarshal([]byte(s), &x)
+	return x, err
+}
+
+func (s *Store) applyEvents(ctx context.Context, tx *sql.Tx, events []klaxon.Event, now time.Time) ([]IngestResult, error) {
+	results := make([]IngestResult, len(events))
+	at := toDB(now)
+	for i := range events {
+		ev := &events[i]
+		var alertID int64
+		var err error
+		switch ev.Action {
+		case klaxon.ActionTrigger:
+			var count int64
+			err = tx.QueryRowContext(ctx, upsertTriggerSQL, ev.ServiceID, ev.DedupKey, string(ev.Severity),
+				string(klaxon.UrgencyFor(ev.Severity)), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, at,
+			).Scan(&alertID, &count)
+			results[i].Created = count == 1
+		case klaxon.ActionAcknowledge:
+			err = tx.QueryRowContext(ctx, acknowledgeOpenSQL, ev.ServiceID, ev.DedupKey, at).Scan(&alertID)
+		case klaxon.ActionResolve:
+			err = tx.QueryRowContext(ctx, resolveOpenSQL, ev.ServiceID, ev.DedupKey, at).Scan(&alertID)
+		default:
+			return nil, fmt.Errorf("store: ingest: unknown action %q", ev.Action)
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil // acknowledge or resolve with no open alert: stored, acts on nothing
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: ingest %s: %w", ev.Action, err)
+		}
+		extra, err := encodeExtra(ev.Details, ev.Links, ev.Images)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, insertEventSQL, alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
+			ev.DedupKey, string(ev.Severity), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, extra,
+			toDB(ev.Timestamp), at); err != nil {
+			return nil, fmt.Errorf("store: insert event: %w", err)
+		}
+		results[i].AlertID = alertID
+	}
+	return results, nil
+}
+
+// IngestChange stores a change event. Change events give context; they never
+// open an alert or notify anyone.
+func (s *Store) IngestChange(ctx context.Context, ce *klaxon.ChangeEvent) error {
+	extra, err := encodeExtra(ce.Details, ce.Links, nil)
+	if err != nil {
+		return err
+	}
+	ce.ReceivedAt = s.now()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO change_events (service_id, integration_id, summary, source, extra, ts, received_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			ce.ServiceID, ce.IntegrationID, ce.Summary, ce.Source, extra, toDB(ce.Timestamp), toDB(ce.ReceivedAt)).Scan(&ce.ID)
+		if err != nil {
+			return fmt.Errorf("store: insert change event: %w", err)
+		}
+		return nil
+	})
+}
+
+// ListChangeEvents returns a service's change events (all services when
+// serviceID is 0), newest first.
+func (s *Store) ListChangeEvents(ctx context.Context, serviceID int64, p Page) ([]klaxon.ChangeEvent, error) {
+	p = p.normalized()
+	rows, err := s.r.QueryContext(ctx, `SELECT id, service_id, integration_id, summary, source, extra, ts, received_at FROM change_events
+WHERE id < $1 AND (CAST($2 AS BIGINT) = 0 OR service_id = $2) ORDER BY id DESC LIMIT $3`, p.Before, serviceID, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list change events: %w", err)
+	}
+	defer rows.Close()
+	var out []klaxon.ChangeEvent
+	for rows.Next() {
+		var ce klaxon.ChangeEvent
+		var extra string
+		var ts, received int64
+		if err := rows.Scan(&ce.ID, &ce.ServiceID, &ce.IntegrationID, &ce.Summary, &ce.Source, &extra, &ts, &received); err != nil {
+			return nil, fmt.Errorf("store: list change events: %w", err)
+		}
+		x, err := decodeExtra(extra)
+		if err != nil {
+			return nil, fmt.Errorf("store: change event %d details: %w", ce.ID, err)
+		}
+		ce.Details, ce.Links = x.Details, x.Links
+		ce.Timestamp, ce.ReceivedAt = fromDB(ts), fromDB(received)
+		out = append(out, ce)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,221 @@
+// Package store is Klaxon's one SQL store. The same query texts serve
+// SQLite (embedded, the default) and PostgreSQL; dialect.go holds the few
+// differences. Event ingestion goes through a group committer (ingest.go) so
+// that many concurrent requests share one transaction and one fsync.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Options tune a Store. The zero value is usable.
+type Options struct {
+	// Clock stamps rows; the system clock when nil.
+	Clock klaxon.Clock
+	// MaxQueuedEvents bounds the events waiting for group commit. Past it,
+	// Ingest answers EOVERLOAD at once instead of letting latency grow.
+	// Default 50,000.
+	MaxQueuedEvents int
+	// MaxGroupEvents bounds the events committed in one transaction.
+	// Default 4,000.
+	MaxGroupEvents int
+	// MaxReadConns bounds the read pool. Default 8.
+	MaxReadConns int
+}
+
+// Store is the database behind Klaxon. It is safe for concurrent use.
+type Store struct {
+	dialect dialect
+	w, r    *sql.DB // writes and reads; the same pool on PostgreSQL
+	clock   klaxon.Clock
+	ingest  *groupCommitter
+}
+
+// Open connects to the database at addr (a PostgreSQL URL, or an SQLite file
+// path), applies pending migrations and starts the group committer.
+func Open(ctx context.Context, addr string, opts Options) (*Store, error) {
+	d, err := dialectFor(addr)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Clock == nil {
+		opts.Clock = klaxon.SystemClock{}
+	}
+	if opts.MaxQueuedEvents <= 0 {
+		opts.MaxQueuedEvents = 50000
+	}
+	if opts.MaxGroupEvents <= 0 {
+		opts.MaxGroupEvents = 4000
+	}
+	if opts.MaxReadConns <= 0 {
+		opts.MaxReadConns = 8
+	}
+	w, err := sql.Open(d.driver, d.writeDSN)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", d.name, err)
+	}
+	s := &Store{dialect: d, w: w, r: w, clock: opts.Clock}
+	if d.name == "sqlite" {
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxLifetime(0)
+		w.SetConnMaxIdleTime(0)
+	} else {
+		w.SetMaxOpenConns(opts.MaxReadConns + 4)
+		w.SetMaxIdleConns(opts.MaxReadConns + 4)
+	}
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", d.name, err)
+	}
+	if err := migrate(ctx, w, d); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if d.readDSN != d.writeDSN {
+		r, err := sql.Open(d.driver, d.readDSN)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("store: open %s readers: %w", d.name, err)
+		}
+		r.SetMaxOpenConns(opts.MaxReadConns)
+		r.SetMaxIdleConns(opts.MaxReadConns)
+		s.r = r
+	}
+	s.ingest = newGroupCommitter(s, opts.MaxQueuedEvents, opts.MaxGroupEvents)
+	return s, nil
+}
+
+// Dialect names the database in use: "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect.name }
+
+// Close stops accepting events, commits every event already queued, and
+// closes the database. Events queued before Close are never dropped.
+func (s *Store) Close() error {
+	s.ingest.close()
+	var errs []error
+	if s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	errs = append(errs, s.w.Close())
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.w.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in a write transaction and commits it.
+func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Times are stored as Unix microseconds in both dialects.
+
+func toDB(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromDB(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func nullTime(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromDB(n.Int64)
+	return &t
+}
+
+func toNullDB(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: toDB(*t), Valid: true}
+}
+
+// now is the store clock's time, truncated to what the database keeps so
+// that a value written and read back compares equal.
+func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// Page asks for one page of a list, newest first: Limit rows with ids below
+// Before (0 for the first page).
+type Page struct {
+	Before int64
+	Limit  int
+}
+
+// MaxPageSize bounds Page.Limit.
+const MaxPageSize = 1000
+
+func (p Page) normalized() Page {
+	if p.Limit <= 0 {
+		p.Limit = 100
+	}
+	if p.Limit > MaxPageSize {
+		p.Limit = MaxPageSize
+	}
+	if p.Before <= 0 {
+		p.Before = 1<<63 - 1
+	}
+	return p
+}
+
+// audit writes one audit entry in tx.
+func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, objectType string, objectID int64, detail string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, object_type, object_id, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+		toDB(s.now()), actor, action, objectType, objectID, detail)
+	if err != nil {
+		return fmt.Errorf("store: audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// ListAudit returns audit entries, newest first.
+func (s *Store) ListAudit(ctx context.Context, p Page) ([]klaxon.AuditEntry, error) {
+	p = p.normalized()
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, action, object_type, object_id, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2`, p.Before, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: list audit: %w", err)
+	}
+	defer rows.Close()
+	var out []klaxon.AuditEntry
+	for rows.Next() {
+		var e klaxon.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &e.Detail); err != nil {
+			return nil, fmt.Errorf("store: list audit: %w", err)
+		}
+		e.At = fromDB(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

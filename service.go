@@ -1,0 +1,91 @@
+package klaxon
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ServiceState is a service's place in its lifecycle. Services are never hard
+// deleted outside the guarded deletion path.
+type ServiceState string
+
+// The service states that can be set by hand.
+const (
+	ServiceActive     ServiceState = "active"
+	ServiceDeprecated ServiceState = "deprecated"
+)
+
+// Valid reports whether s can be set through the API.
+func (s ServiceState) Valid() bool { return s == ServiceActive || s == ServiceDeprecated }
+
+// Service is something that can be in trouble. It owns alerts and has
+// integrations through which events reach it.
+type Service struct {
+	ID          int64
+	Name        string
+	Description string
+	State       ServiceState
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Limits on names and descriptions.
+const (
+	MaxNameLength        = 255
+	MaxDescriptionLength = 4096
+)
+
+// Validate checks the fields a person sets.
+func (s *Service) Validate() error {
+	if err := ValidateName("name", s.Name); err != nil {
+		return err
+	}
+	if err := checkText("description", s.Description, MaxDescriptionLength); err != nil {
+		return err
+	}
+	if !s.State.Valid() {
+		return FieldError("state", "must be active or deprecated, not %q", truncate(string(s.State), 40))
+	}
+	return nil
+}
+
+// ValidateName checks a required, bounded, printable name.
+func ValidateName(field, name string) error {
+	if strings.TrimSpace(name) == "" {
+		return FieldError(field, "is required")
+	}
+	if err := checkText(field, name, MaxNameLength); err != nil {
+		return err
+	}
+	if strings.ContainsAny(name, "\x00\r\n") || !utf8.ValidString(name) {
+		return FieldError(field, "must be a single line of text")
+	}
+	return nil
+}
+
+// IntegrationKind is the kind of door an integration is. Each kind has its own
+// decoder; the api kind speaks both Klaxon's native format and PagerDuty's.
+type IntegrationKind string
+
+// The integration kinds available now.
+const (
+	IntegrationAPI       IntegrationKind = "api"
+	IntegrationPagerDuty IntegrationKind = "pagerduty"
+)
+
+// Valid reports whether k is a kind that can be created.
+func (k IntegrationKind) Valid() bool { return k == IntegrationAPI || k == IntegrationPagerDuty }
+
+// Integration is an inbound door into a service, opened by a secret key. Only
+// the key's hash is stored.
+type Integration struct {
+	ID        int64
+	ServiceID int64
+	Name      string
+	Kind      IntegrationKind
+	KeyHash   []byte
+	KeyHint   string // the last four characters, to tell keys apart
+	CreatedAt time.Time
+	RotatedAt *time.Time
+}
