@@ -26,17 +26,9 @@ func scanAlert(row interface{ Scan(...any) error }) (klaxon.Alert, error) {
 	return a, err
 }
 
-// AlertFilter narrows ListAlerts. Zero fields do not filter.
-type AlertFilter struct {
-	Status    klaxon.AlertStatus
-	ServiceID int64
-	Since     time.Time // alerts created at or after
-	Page
-}
-
 // ListAlerts returns alerts matching f, newest first.
-func (s *Store) ListAlerts(ctx context.Context, f AlertFilter) ([]klaxon.Alert, error) {
-	p := f.Page.normalized()
+func (s *Store) ListAlerts(ctx context.Context, f klaxon.AlertFilter) ([]klaxon.Alert, error) {
+	p := f.Page.Normalized()
 	rows, err := s.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts
 WHERE id < $1 AND ($2 = '' OR status = $2) AND (CAST($3 AS BIGINT) = 0 OR service_id = $3) AND created_at >= $4
 ORDER BY id DESC LIMIT $5`, p.Before, string(f.Status), f.ServiceID, toDB(f.Since), p.Limit)

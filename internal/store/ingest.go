@@ -13,16 +13,6 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-// IngestResult says what one accepted event did.
-type IngestResult struct {
-	// AlertID is the alert the event folded into: the new or existing open
-	// alert for a trigger, the alert acted on for acknowledge and resolve,
-	// or 0 when an acknowledge or resolve found no open alert.
-	AlertID int64
-	// Created is true when a trigger opened a new alert.
-	Created bool
-}
-
 // Ingest durably stores events and folds them into alerts. It returns only
 // after the transaction holding them has committed (and, on SQLite, the WAL
 // has been fsynced). Concurrent calls share transactions: that is group
@@ -36,7 +26,7 @@ type IngestResult struct {
 // bound. If ctx ends while the events wait, Ingest returns ctx.Err() and the
 // events may still be stored; senders retry with the same dedup key, which
 // folds into the same alert.
-func (s *Store) Ingest(ctx context.Context, events []klaxon.Event) ([]IngestResult, error) {
+func (s *Store) Ingest(ctx context.Context, events []klaxon.Event) ([]klaxon.IngestResult, error) {
 	if len(events) == 0 {
 		return nil, nil
 	}
@@ -49,7 +39,7 @@ func (s *Store) IngestQueueLength() int64 { return s.ingest.queued.Load() }
 
 type ingestRequest struct {
 	events  []klaxon.Event
-	results []IngestResult
+	results []klaxon.IngestResult
 	err     error
 	done    chan struct{}
 }
@@ -87,7 +77,7 @@ var (
 	errClosing    = &klaxon.Error{Code: klaxon.EOVERLOAD, Message: "klaxon is shutting down; retry shortly"}
 )
 
-func (g *groupCommitter) submit(ctx context.Context, events []klaxon.Event) ([]IngestResult, error) {
+func (g *groupCommitter) submit(ctx context.Context, events []klaxon.Event) ([]klaxon.IngestResult, error) {
 	n := int64(len(events))
 	req := &ingestRequest{events: events, done: make(chan struct{})}
 	g.mu.RLock()
@@ -251,8 +241,8 @@ func decodeExtra(s string) (eventExtra, error) {
 	return x, err
 }
 
-func (s *Store) applyEvents(ctx context.Context, tx *sql.Tx, events []klaxon.Event, now time.Time) ([]IngestResult, error) {
-	results := make([]IngestResult, len(events))
+func (s *Store) applyEvents(ctx context.Context, tx *sql.Tx, events []klaxon.Event, now time.Time) ([]klaxon.IngestResult, error) {
+	results := make([]klaxon.IngestResult, len(events))
 	at := toDB(now)
 	for i := range events {
 		ev := &events[i]
@@ -313,8 +303,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 
 // ListChangeEvents returns a service's change events (all services when
 // serviceID is 0), newest first.
-func (s *Store) ListChangeEvents(ctx context.Context, serviceID int64, p Page) ([]klaxon.ChangeEvent, error) {
-	p = p.normalized()
+func (s *Store) ListChangeEvents(ctx context.Context, serviceID int64, p klaxon.Page) ([]klaxon.ChangeEvent, error) {
+	p = p.Normalized()
 	rows, err := s.r.QueryContext(ctx, `SELECT id, service_id, integration_id, summary, source, extra, ts, received_at FROM change_events
 WHERE id < $1 AND (CAST($2 AS BIGINT) = 0 OR service_id = $2) ORDER BY id DESC LIMIT $3`, p.Before, serviceID, p.Limit)
 	if err != nil {

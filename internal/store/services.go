@@ -58,8 +58,8 @@ func (s *Store) Service(ctx context.Context, id int64) (klaxon.Service, error) {
 }
 
 // ListServices returns services, newest first.
-func (s *Store) ListServices(ctx context.Context, p Page) ([]klaxon.Service, error) {
-	p = p.normalized()
+func (s *Store) ListServices(ctx context.Context, p klaxon.Page) ([]klaxon.Service, error) {
+	p = p.Normalized()
 	rows, err := s.r.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id < $1 ORDER BY id DESC LIMIT $2`, p.Before, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list services: %w", err)
@@ -76,16 +76,8 @@ func (s *Store) ListServices(ctx context.Context, p Page) ([]klaxon.Service, err
 	return out, rows.Err()
 }
 
-// ServicePatch holds the fields of a service that a PATCH may change; nil
-// means unchanged.
-type ServicePatch struct {
-	Name        *string
-	Description *string
-	State       *klaxon.ServiceState
-}
-
 // UpdateService applies a patch and returns the service as stored.
-func (s *Store) UpdateService(ctx context.Context, actor string, id int64, patch ServicePatch) (klaxon.Service, error) {
+func (s *Store) UpdateService(ctx context.Context, actor string, id int64, patch klaxon.ServicePatch) (klaxon.Service, error) {
 	var svc klaxon.Service
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error

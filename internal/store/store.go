@@ -166,29 +166,6 @@ func toNullDB(t *time.Time) sql.NullInt64 {
 // that a value written and read back compares equal.
 func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
 
-// Page asks for one page of a list, newest first: Limit rows with ids below
-// Before (0 for the first page).
-type Page struct {
-	Before int64
-	Limit  int
-}
-
-// MaxPageSize bounds Page.Limit.
-const MaxPageSize = 1000
-
-func (p Page) normalized() Page {
-	if p.Limit <= 0 {
-		p.Limit = 100
-	}
-	if p.Limit > MaxPageSize {
-		p.Limit = MaxPageSize
-	}
-	if p.Before <= 0 {
-		p.Before = 1<<63 - 1
-	}
-	return p
-}
-
 // audit writes one audit entry in tx.
 func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, objectType string, objectID int64, detail string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, object_type, object_id, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -200,8 +177,8 @@ func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, objectType
 }
 
 // ListAudit returns audit entries, newest first.
-func (s *Store) ListAudit(ctx context.Context, p Page) ([]klaxon.AuditEntry, error) {
-	p = p.normalized()
+func (s *Store) ListAudit(ctx context.Context, p klaxon.Page) ([]klaxon.AuditEntry, error) {
+	p = p.Normalized()
 	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, action, object_type, object_id, detail FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2`, p.Before, p.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: list audit: %w", err)

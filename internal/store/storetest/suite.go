@@ -75,7 +75,7 @@ func act(svc klaxon.Service, a klaxon.Action, dedup string) klaxon.Event {
 	return klaxon.Event{ServiceID: svc.ID, IntegrationID: 1, Action: a, DedupKey: dedup}
 }
 
-func mustIngest(t *testing.T, s *store.Store, evs ...klaxon.Event) []store.IngestResult {
+func mustIngest(t *testing.T, s *store.Store, evs ...klaxon.Event) []klaxon.IngestResult {
 	t.Helper()
 	res, err := s.Ingest(ctx, evs)
 	if err != nil {
@@ -111,26 +111,26 @@ func testServices(t *testing.T, open Opener) {
 		t.Fatalf("read back %+v, want %+v", got, svc)
 	}
 	mustService(t, s, "search-api")
-	list, err := s.ListServices(ctx, store.Page{})
+	list, err := s.ListServices(ctx, klaxon.Page{})
 	if err != nil || len(list) != 2 || list[0].Name != "search-api" {
 		t.Fatalf("list = %+v, %v", list, err)
 	}
-	page2, err := s.ListServices(ctx, store.Page{Before: list[0].ID, Limit: 1})
+	page2, err := s.ListServices(ctx, klaxon.Page{Before: list[0].ID, Limit: 1})
 	if err != nil || len(page2) != 1 || page2[0].ID != svc.ID {
 		t.Fatalf("second page = %+v, %v", page2, err)
 	}
 	dep := klaxon.ServiceDeprecated
 	desc := "old"
-	up, err := s.UpdateService(ctx, "test", svc.ID, store.ServicePatch{State: &dep, Description: &desc})
+	up, err := s.UpdateService(ctx, "test", svc.ID, klaxon.ServicePatch{State: &dep, Description: &desc})
 	if err != nil || up.State != dep || up.Description != "old" || up.Name != "checkout-api" {
 		t.Fatalf("patched = %+v, %v", up, err)
 	}
 	bad := klaxon.ServiceState("purged")
-	_, err = s.UpdateService(ctx, "test", svc.ID, store.ServicePatch{State: &bad})
+	_, err = s.UpdateService(ctx, "test", svc.ID, klaxon.ServicePatch{State: &bad})
 	wantCode(t, err, klaxon.EINVALID)
 	_, err = s.Service(ctx, 9999)
 	wantCode(t, err, klaxon.ENOTFOUND)
-	_, err = s.UpdateService(ctx, "test", 9999, store.ServicePatch{})
+	_, err = s.UpdateService(ctx, "test", 9999, klaxon.ServicePatch{})
 	wantCode(t, err, klaxon.ENOTFOUND)
 	err = s.CreateService(ctx, "test", &klaxon.Service{Name: " "})
 	wantCode(t, err, klaxon.EINVALID)
@@ -142,7 +142,7 @@ func testServiceNamesUnique(t *testing.T, open Opener) {
 	mustService(t, s, "b")
 	wantCode(t, s.CreateService(ctx, "test", &klaxon.Service{Name: "a"}), klaxon.ECONFLICT)
 	name := "b"
-	_, err := s.UpdateService(ctx, "test", a.ID, store.ServicePatch{Name: &name})
+	_, err := s.UpdateService(ctx, "test", a.ID, klaxon.ServicePatch{Name: &name})
 	wantCode(t, err, klaxon.ECONFLICT)
 }
 
@@ -248,7 +248,7 @@ func testIngestNoOpenAlert(t *testing.T, open Opener) {
 	if r[0].AlertID != 0 || r[1].AlertID != 0 {
 		t.Fatalf("acted on an alert: %+v", r)
 	}
-	list, _ := s.ListAlerts(ctx, store.AlertFilter{})
+	list, _ := s.ListAlerts(ctx, klaxon.AlertFilter{})
 	if len(list) != 0 {
 		t.Fatalf("alerts appeared: %+v", list)
 	}
@@ -305,7 +305,7 @@ func testIngestConcurrent(t *testing.T, open Opener) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	alerts, err := s.ListAlerts(ctx, store.AlertFilter{Page: store.Page{Limit: 1000}})
+	alerts, err := s.ListAlerts(ctx, klaxon.AlertFilter{Page: klaxon.Page{Limit: 1000}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +354,7 @@ func testIngestOverload(t *testing.T, open Opener) {
 		}(i)
 	}
 	wg.Wait()
-	alerts, _ := s.ListAlerts(ctx, store.AlertFilter{Page: store.Page{Limit: 1000}})
+	alerts, _ := s.ListAlerts(ctx, klaxon.AlertFilter{Page: klaxon.Page{Limit: 1000}})
 	if len(alerts) != 25+accepted {
 		t.Fatalf("%d alerts, want %d (accepted %d, refused %d)", len(alerts), 25+accepted, accepted, refused)
 	}
@@ -381,14 +381,14 @@ func testListAlerts(t *testing.T, open Opener) {
 	mustIngest(t, s, trigger(b, "3"), act(a, klaxon.ActionAcknowledge, "2"))
 	for _, tc := range []struct {
 		name string
-		f    store.AlertFilter
+		f    klaxon.AlertFilter
 		want []string
 	}{
-		{"all newest first", store.AlertFilter{}, []string{"3", "2", "1"}},
-		{"by status", store.AlertFilter{Status: klaxon.AlertTriggered}, []string{"3", "1"}},
-		{"by service", store.AlertFilter{ServiceID: a.ID}, []string{"2", "1"}},
-		{"since", store.AlertFilter{Since: clock.t.Add(-time.Minute)}, []string{"3"}},
-		{"page size", store.AlertFilter{Page: store.Page{Limit: 2}}, []string{"3", "2"}},
+		{"all newest first", klaxon.AlertFilter{}, []string{"3", "2", "1"}},
+		{"by status", klaxon.AlertFilter{Status: klaxon.AlertTriggered}, []string{"3", "1"}},
+		{"by service", klaxon.AlertFilter{ServiceID: a.ID}, []string{"2", "1"}},
+		{"since", klaxon.AlertFilter{Since: clock.t.Add(-time.Minute)}, []string{"3"}},
+		{"page size", klaxon.AlertFilter{Page: klaxon.Page{Limit: 2}}, []string{"3", "2"}},
 	} {
 		got, err := s.ListAlerts(ctx, tc.f)
 		if err != nil {
@@ -402,8 +402,8 @@ func testListAlerts(t *testing.T, open Opener) {
 			t.Errorf("%s: got %v, want %v", tc.name, keys, tc.want)
 		}
 	}
-	first, _ := s.ListAlerts(ctx, store.AlertFilter{Page: store.Page{Limit: 2}})
-	rest, _ := s.ListAlerts(ctx, store.AlertFilter{Page: store.Page{Limit: 2, Before: first[1].ID}})
+	first, _ := s.ListAlerts(ctx, klaxon.AlertFilter{Page: klaxon.Page{Limit: 2}})
+	rest, _ := s.ListAlerts(ctx, klaxon.AlertFilter{Page: klaxon.Page{Limit: 2, Before: first[1].ID}})
 	if len(rest) != 1 || rest[0].DedupKey != "1" {
 		t.Fatalf("next page = %+v", rest)
 	}
@@ -465,11 +465,11 @@ func testChangeEvents(t *testing.T, open Opener) {
 	if err := s.IngestChange(ctx, &ce); err != nil || ce.ID == 0 {
 		t.Fatalf("ingest change: %v", err)
 	}
-	list, err := s.ListChangeEvents(ctx, svc.ID, store.Page{})
+	list, err := s.ListChangeEvents(ctx, svc.ID, klaxon.Page{})
 	if err != nil || len(list) != 1 || list[0].Summary != "deploy v2" || string(list[0].Details) != `{"sha":"abc"}` {
 		t.Fatalf("list = %+v %v", list, err)
 	}
-	if alerts, _ := s.ListAlerts(ctx, store.AlertFilter{}); len(alerts) != 0 {
+	if alerts, _ := s.ListAlerts(ctx, klaxon.AlertFilter{}); len(alerts) != 0 {
 		t.Fatal("a change event opened an alert")
 	}
 }
@@ -529,7 +529,7 @@ func testAudit(t *testing.T, open Opener) {
 	s := open(t, store.Options{})
 	svc := mustService(t, s, "api")
 	mustIntegration(t, s, svc.ID)
-	entries, err := s.ListAudit(ctx, store.Page{})
+	entries, err := s.ListAudit(ctx, klaxon.Page{})
 	if err != nil || len(entries) != 2 {
 		t.Fatalf("audit = %+v %v", entries, err)
 	}
@@ -549,4 +549,3 @@ func (c *fakeClock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
-

@@ -1,0 +1,89 @@
+// Command klaxon is Klaxon in one binary: the server (klaxon serve) and the
+// command-line client for everyday work. This package only wires: flags and
+// environment in, adapters built and connected, nothing else.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `Klaxon: incident alerting, on-call and status, in one binary.
+
+Usage:
+  klaxon serve [flags]              run the server (embedded store in ./klaxon-data by default)
+  klaxon inject [flags]             send an event with an integration key
+  klaxon alerts [flags]             list alerts
+  klaxon ack ID                     acknowledge an alert
+  klaxon resolve ID                 resolve an alert
+  klaxon version                    print the version
+
+The client commands read the server from --url or KLAXON_URL (default
+http://127.0.0.1:8080) and the API token from --token or KLAXON_TOKEN.
+Run 'klaxon COMMAND -h' for a command's flags.
+`
+
+// usageError marks mistakes in how a command was called (exit code 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+	case errors.As(err, &ue):
+		fmt.Fprintf(os.Stderr, "klaxon: %v\n", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "klaxon: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, stdout, stderr)
+	case "inject":
+		return inject(ctx, rest, stdout, stderr)
+	case "alerts":
+		return alerts(ctx, rest, stdout, stderr)
+	case "ack", "acknowledge":
+		return changeAlert(ctx, "acknowledge", rest, stdout, stderr)
+	case "resolve":
+		return changeAlert(ctx, "resolve", rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "klaxon", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// envOr returns the environment variable name, or def when it is unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}

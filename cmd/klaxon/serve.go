@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/api"
+	"github.com/klaxonhq/klaxon/internal/store"
+)
+
+type serveConfig struct {
+	dataDir, listen, db   string
+	demo                  bool
+	logLevel              slog.Level
+	ratePerIntegration    float64
+	rateBurst, maxQueued  int
+	shutdownGrace         time.Duration
+	bootstrapToken, email string
+}
+
+func serveFlags(args []string, stderr io.Writer) (serveConfig, error) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.dataDir, "data", envOr("KLAXON_DATA", "./klaxon-data"), "data directory for the embedded store (env KLAXON_DATA)")
+	fs.StringVar(&c.listen, "listen", envOr("KLAXON_LISTEN", "127.0.0.1:8080"), "HTTP listen address (env KLAXON_LISTEN)")
+	fs.StringVar(&c.db, "db", envOr("KLAXON_DB", ""), "postgres://… to use PostgreSQL instead of the embedded store (env KLAXON_DB)")
+	fs.BoolVar(&c.demo, "demo", false, "load a demo organisation and print its integration keys")
+	level := fs.String("log-level", envOr("KLAXON_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env KLAXON_LOG_LEVEL)")
+	fs.Float64Var(&c.ratePerIntegration, "rate-limit", envFloat("KLAXON_RATE_LIMIT", 1000), "events per second each integration may send; 0 for no limit (env KLAXON_RATE_LIMIT)")
+	fs.IntVar(&c.rateBurst, "rate-burst", envInt("KLAXON_RATE_BURST", 5000), "events an integration may send in a burst (at least 1000) (env KLAXON_RATE_BURST)")
+	fs.IntVar(&c.maxQueued, "max-queued-events", envInt("KLAXON_MAX_QUEUED_EVENTS", 50000), "events that may wait for the store before new ones get 503 (env KLAXON_MAX_QUEUED_EVENTS)")
+	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&c.email, "admin-email", envOr("KLAXON_ADMIN_EMAIL", "admin@localhost"), "email of the first admin, created on first start")
+	if err := fs.Parse(args); err != nil {
+		return c, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return c, usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if err := c.logLevel.UnmarshalText([]byte(*level)); err != nil {
+		return c, usageError{fmt.Sprintf("--log-level: %v", err)}
+	}
+	c.bootstrapToken = os.Getenv("KLAXON_BOOTSTRAP_TOKEN")
+	return c, nil
+}
+
+// serve runs the server until ctx ends (SIGTERM or SIGINT), then drains:
+// in-flight requests finish, queued events commit, and only then does the
+// process exit.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	c, err := serveFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: c.logLevel}))
+
+	addr := c.db
+	if addr == "" {
+		if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		unlock, err := lockDataDir(c.dataDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		addr = filepath.Join(c.dataDir, "klaxon.db")
+	}
+	st, err := store.Open(ctx, addr, store.Options{MaxQueuedEvents: c.maxQueued})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if err := bootstrap(ctx, st, c, stdout); err != nil {
+		return err
+	}
+	if c.demo {
+		if err := loadDemo(ctx, st, stdout); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	}
+
+	reg := prometheus.NewRegistry()
+	srv := &http.Server{
+		Handler: api.New(api.Config{Store: st, Logger: log, Registry: reg, Version: version,
+			RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	where := "embedded SQLite in " + c.dataDir
+	if c.db != "" {
+		where = "PostgreSQL"
+	}
+	fmt.Fprintf(stdout, "Klaxon %s listening on http://%s (%s), ready in %s\n", version, ln.Addr(), where, time.Since(start).Round(time.Millisecond))
+	log.Info("serving", "addr", ln.Addr().String(), "store", st.Dialect(), "startup_ms", time.Since(start).Milliseconds())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests and pending commits")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("shutdown did not finish in time", "err", err)
+	}
+	if err := st.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// bootstrap creates the first admin on a fresh database and prints their
+// API token once. KLAXON_BOOTSTRAP_TOKEN, when set, is that token (for
+// automation); it is never printed back.
+func bootstrap(ctx context.Context, st *store.Store, c serveConfig, stdout io.Writer) error {
+	token := c.bootstrapToken
+	if token == "" {
+		token = klaxon.NewAPIToken()
+	} else if len(token) < 16 {
+		return errors.New("KLAXON_BOOTSTRAP_TOKEN must be at least 16 characters")
+	}
+	admin := klaxon.User{Name: "Admin", Email: c.email, Role: klaxon.RoleOwner}
+	created, err := st.Bootstrap(ctx, &admin, token)
+	if err != nil {
+		return err
+	}
+	if !created {
+		return nil
+	}
+	if c.bootstrapToken != "" {
+		fmt.Fprintf(stdout, "First start: created admin %s with the API token from KLAXON_BOOTSTRAP_TOKEN.\n", admin.Email)
+		return nil
+	}
+	fmt.Fprintf(stdout, "First start: created admin %s.\nAdmin API token (shown once, keep it safe): %s\n", admin.Email, token)
+	return nil
+}
+
+// lockDataDir takes an exclusive lock on the data directory: two processes
+// writing one SQLite file would each believe they own the group commit.
+func lockDataDir(dir string) (func(), error) {
+	f, err := os.OpenFile(filepath.Join(dir, "klaxon.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("data directory lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("data directory %s is in use by another klaxon process", dir)
+	}
+	return func() { f.Close() }, nil
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+type createTokenRequest struct {
+	Name string      `json:"name"`
+	Role klaxon.Role `json:"role"`
+}
+
+// createToken issues an API token. A caller cannot mint a token more
+// powerful than its own.
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	var req createTokenRequest
+	if err := decodeStrict(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Role == "" {
+		s.writeError(w, r, klaxon.FieldError("role", "is required (owner, admin, responder or viewer)"))
+		return
+	}
+	caller := principalFrom(r.Context())
+	if req.Role.Valid() && !caller.token.Role.Allows(req.Role) {
+		s.writeError(w, r, klaxon.Errorf(klaxon.EFORBIDDEN, "a %s token cannot create an %s token", caller.token.Role, req.Role))
+		return
+	}
+	secret := klaxon.NewAPIToken()
+	t := klaxon.APIToken{Name: req.Name, Role: req.Role}
+	if err := s.store.CreateAPIToken(r.Context(), caller.actor(), &t, secret); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toTokenJSON(t, secret))
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.ListAPITokens(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Tokens []tokenJSON `json:"tokens"`
+	}{Tokens: make([]tokenJSON, 0, len(list))}
+	for _, t := range list {
+		out.Tokens = append(out.Tokens, toTokenJSON(t, ""))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "token")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.RevokeAPIToken(r.Context(), principalFrom(r.Context()).actor(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.tokens.forget()
+	writeJSON(w, http.StatusOK, map[string]string{"status": "revoked"})
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+	p, err := pageFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.store.ListAudit(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Entries    []auditJSON `json:"entries"`
+		NextCursor string      `json:"next_cursor,omitempty"`
+	}{Entries: make([]auditJSON, 0, len(list))}
+	for _, e := range list {
+		entry := auditJSON{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID}
+		if e.Detail != "" && json.Valid([]byte(e.Detail)) {
+			entry.Detail = json.RawMessage(e.Detail)
+		}
+		out.Entries = append(out.Entries, entry)
+	}
+	if len(list) > 0 {
+		out.NextCursor = nextCursor(p, len(list), list[len(list)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listChangeEvents(w http.ResponseWriter, r *http.Request) {
+	p, err := pageFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var serviceID int64
+	if v := r.URL.Query().Get("service"); v != "" {
+		if serviceID, err = strconv.ParseInt(v, 10, 64); err != nil || serviceID < 1 {
+			s.writeError(w, r, klaxon.FieldError("service", "must be a service id, not %q", v))
+			return
+		}
+	}
+	list, err := s.store.ListChangeEvents(r.Context(), serviceID, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		ChangeEvents []changeEventJSON `json:"change_events"`
+		NextCursor   string            `json:"next_cursor,omitempty"`
+	}{ChangeEvents: make([]changeEventJSON, 0, len(list))}
+	for _, ce := range list {
+		c := changeEventJSON{ID: ce.ID, ServiceID: ce.ServiceID, Summary: ce.Summary, Source: ce.Source,
+			Details: ce.Details, Links: ce.Links, ReceivedAt: ce.ReceivedAt}
+		if !ce.Timestamp.IsZero() {
+			ts := ce.Timestamp
+			c.Timestamp = &ts
+		}
+		out.ChangeEvents = append(out.ChangeEvents, c)
+	}
+	if len(list) > 0 {
+		out.NextCursor = nextCursor(p, len(list), list[len(list)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,206 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// statusFor maps an error code to its HTTP status. It is the one place where
+// domain errors become HTTP.
+func statusFor(code klaxon.ErrorCode) int {
+	switch code {
+	case klaxon.EINVALID:
+		return http.StatusBadRequest
+	case klaxon.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case klaxon.EFORBIDDEN:
+		return http.StatusForbidden
+	case klaxon.ENOTFOUND:
+		return http.StatusNotFound
+	case klaxon.ECONFLICT:
+		return http.StatusConflict
+	case klaxon.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case klaxon.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case klaxon.EOVERLOAD:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// retryAfterSeconds is what overloaded answers tell senders to wait.
+const retryAfterSeconds = 1
+
+type errorBody struct {
+	Error errorJSON `json:"error"`
+}
+
+type errorJSON struct {
+	Code    klaxon.ErrorCode `json:"code"`
+	Message string           `json:"message"`
+	Field   string           `json:"field,omitempty"`
+}
+
+// toErrorJSON shows a domain error as it is, and hides anything else behind
+// "internal error" (it is logged, never sent: it may name tables or hosts).
+func toErrorJSON(err error) errorJSON {
+	if e, ok := klaxon.AsError(err); ok {
+		return errorJSON{Code: e.Code, Message: e.Message, Field: e.Field}
+	}
+	return errorJSON{Code: klaxon.EINTERNAL, Message: "internal error"}
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	body := toErrorJSON(err)
+	status := statusFor(body.Code)
+	if status == http.StatusInternalServerError {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		if w.Header().Get("Retry-After") == "" {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		}
+	}
+	writeJSON(w, status, errorBody{Error: body})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"code":"internal","message":"internal error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// readBody reads a request body of at most limit bytes. A larger body is
+// ETOOLARGE (413), whatever Content-Length claimed.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, klaxon.Errorf(klaxon.ETOOLARGE, "request body is %d bytes; at most %d are allowed", r.ContentLength, limit)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, klaxon.Errorf(klaxon.ETOOLARGE, "request body is over the limit of %d bytes", limit)
+	}
+	if err != nil {
+		return nil, klaxon.Errorf(klaxon.EINVALID, "reading request body: %v", err)
+	}
+	return body, nil
+}
+
+// maxAdminBody bounds the body of every management request.
+const maxAdminBody = 64 << 10
+
+// decodeStrict decodes a management request body into v. Unknown fields are
+// refused (a misspelt field silently ignored is a setting silently lost), and
+// every error names the field.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := readBody(w, r, maxAdminBody)
+	if err != nil {
+		return err
+	}
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return klaxon.FieldError("body", "is empty; a JSON object is required")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return klaxon.FieldError("body", "has data after the JSON object")
+	}
+	return nil
+}
+
+// jsonError turns an encoding/json error into an EINVALID naming the field.
+func jsonError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return klaxon.FieldError("body", "must be a JSON object, not %s", typeErr.Value)
+		}
+		return klaxon.FieldError(field, "must be %s, not %s", jsonTypeName(typeErr.Type.Kind().String()), typeErr.Value)
+	case errors.As(err, &syntaxErr):
+		return klaxon.FieldError("body", "is not valid JSON (at byte %d): %v", syntaxErr.Offset, err)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return klaxon.FieldError("body", "is truncated JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return klaxon.FieldError(name, "is not a known field")
+	}
+	return klaxon.FieldError("body", "is not valid: %v", err)
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "a number"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct", "ptr":
+		return "an object"
+	}
+	return "a " + kind
+}
+
+// pathID parses the {name} path segment as an id. A malformed id cannot
+// name anything, so it is ENOTFOUND like an unknown one.
+func pathID(r *http.Request, name, what string) (int64, error) {
+	raw := r.PathValue(name)
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, klaxon.Errorf(klaxon.ENOTFOUND, "%s %q not found", what, raw)
+	}
+	return id, nil
+}
+
+// pageFrom reads the cursor and limit query parameters.
+func pageFrom(r *http.Request) (klaxon.Page, error) {
+	var p klaxon.Page
+	q := r.URL.Query()
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > klaxon.MaxPageSize {
+			return p, klaxon.FieldError("limit", "must be a whole number from 1 to %d", klaxon.MaxPageSize)
+		}
+		p.Limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			return p, klaxon.FieldError("cursor", "is not a cursor this API returned")
+		}
+		p.Before = n
+	}
+	return p, nil
+}
+
+// nextCursor is the cursor of the page after one that ended at lastID, or ""
+// when the page was not full (so there is nothing after it).
+func nextCursor(p klaxon.Page, n int, lastID int64) string {
+	if n < p.Normalized().Limit {
+		return ""
+	}
+	return fmt.Sprint(lastID)
+}

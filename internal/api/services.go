@@ -1,0 +1,165 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+type createServiceRequest struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
+	var req createServiceRequest
+	if err := decodeStrict(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	svc := klaxon.Service{Name: req.Name, Description: req.Description, State: klaxon.ServiceActive}
+	if err := s.store.CreateService(r.Context(), principalFrom(r.Context()).actor(), &svc); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toServiceJSON(svc))
+}
+
+func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
+	p, err := pageFrom(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.store.ListServices(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Services   []serviceJSON `json:"services"`
+		NextCursor string        `json:"next_cursor,omitempty"`
+	}{Services: make([]serviceJSON, 0, len(list))}
+	for _, svc := range list {
+		out.Services = append(out.Services, toServiceJSON(svc))
+	}
+	if len(list) > 0 {
+		out.NextCursor = nextCursor(p, len(list), list[len(list)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "service")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	svc, err := s.store.Service(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toServiceJSON(svc))
+}
+
+type patchServiceRequest struct {
+	Name        *string              `json:"name"`
+	Description *string              `json:"description"`
+	State       *klaxon.ServiceState `json:"state"`
+}
+
+func (s *Server) patchService(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r, "id", "service")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req patchServiceRequest
+	if err := decodeStrict(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	svc, err := s.store.UpdateService(r.Context(), principalFrom(r.Context()).actor(), id,
+		klaxon.ServicePatch{Name: req.Name, Description: req.Description, State: req.State})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toServiceJSON(svc))
+}
+
+type createIntegrationRequest struct {
+	Kind klaxon.IntegrationKind `json:"kind"`
+	Name string                 `json:"name"`
+}
+
+func (s *Server) createIntegration(w http.ResponseWriter, r *http.Request) {
+	serviceID, err := pathID(r, "id", "service")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req createIntegrationRequest
+	if err := decodeStrict(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Kind == "" {
+		s.writeError(w, r, klaxon.FieldError("kind", "is required (api or pagerduty)"))
+		return
+	}
+	in := klaxon.Integration{ServiceID: serviceID, Kind: req.Kind, Name: req.Name}
+	key, err := s.store.CreateIntegration(r.Context(), principalFrom(r.Context()).actor(), &in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toIntegrationJSON(in, key))
+}
+
+func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) {
+	serviceID, err := pathID(r, "id", "service")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.store.Service(r.Context(), serviceID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, err := s.store.ListIntegrations(r.Context(), serviceID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		Integrations []integrationJSON `json:"integrations"`
+	}{Integrations: make([]integrationJSON, 0, len(list))}
+	for _, in := range list {
+		out.Integrations = append(out.Integrations, toIntegrationJSON(in, ""))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// rotateIntegration replaces an integration's key. The old key stops
+// working at once on this node, and within the cache lifetime elsewhere.
+func (s *Server) rotateIntegration(w http.ResponseWriter, r *http.Request) {
+	serviceID, err := pathID(r, "id", "service")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id, err := pathID(r, "integration", "integration")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	in, key, err := s.store.RotateIntegrationKey(r.Context(), principalFrom(r.Context()).actor(), serviceID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.keys.forget()
+	writeJSON(w, http.StatusOK, toIntegrationJSON(in, key))
+}
