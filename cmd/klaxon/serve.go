@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,6 +30,7 @@ type serveConfig struct {
 	ratePerIntegration    float64
 	rateBurst, maxQueued  int
 	shutdownGrace         time.Duration
+	debugListen           string
 	bootstrapToken, email string
 }
 
@@ -45,6 +47,7 @@ func serveFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.rateBurst, "rate-burst", envInt("KLAXON_RATE_BURST", 5000), "events an integration may send in a burst (at least 1000) (env KLAXON_RATE_BURST)")
 	fs.IntVar(&c.maxQueued, "max-queued-events", envInt("KLAXON_MAX_QUEUED_EVENTS", 50000), "events that may wait for the store before new ones get 503 (env KLAXON_MAX_QUEUED_EVENTS)")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight requests")
+	fs.StringVar(&c.debugListen, "debug-listen", envOr("KLAXON_DEBUG_LISTEN", ""), "address for Go's pprof handlers, off when empty; keep it on loopback (env KLAXON_DEBUG_LISTEN)")
 	fs.StringVar(&c.email, "admin-email", envOr("KLAXON_ADMIN_EMAIL", "admin@localhost"), "email of the first admin, created on first start")
 	if err := fs.Parse(args); err != nil {
 		return c, usageError{err.Error()}
@@ -119,6 +122,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "Klaxon %s listening on http://%s (%s), ready in %s\n", version, ln.Addr(), where, time.Since(start).Round(time.Millisecond))
 	log.Info("serving", "addr", ln.Addr().String(), "store", st.Dialect(), "startup_ms", time.Since(start).Milliseconds())
 
+	if c.debugListen != "" {
+		if err := serveDebug(c.debugListen, log); err != nil {
+			return err
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
@@ -136,6 +144,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("close store: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// serveDebug serves Go's profiler on its own listener, never on the API's:
+// profiles reveal internals and cost CPU.
+func serveDebug(addr string, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("debug listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	log.Info("pprof serving", "addr", ln.Addr().String())
+	go http.Serve(ln, mux)
 	return nil
 }
 

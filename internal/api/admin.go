@@ -27,7 +27,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	caller := principalFrom(r.Context())
 	if req.Role.Valid() && !caller.token.Role.Allows(req.Role) {
-		s.writeError(w, r, klaxon.Errorf(klaxon.EFORBIDDEN, "a %s token cannot create an %s token", caller.token.Role, req.Role))
+		s.writeError(w, r, klaxon.Errorf(klaxon.EFORBIDDEN, "a token with the %s role cannot create a token with the %s role", caller.token.Role, req.Role))
 		return
 	}
 	secret := klaxon.NewAPIToken()
@@ -60,7 +60,21 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.store.RevokeAPIToken(r.Context(), principalFrom(r.Context()).actor(), id); err != nil {
+	// Like creation, revocation cannot reach above the caller's own role:
+	// an admin cannot lock the owner out.
+	caller := principalFrom(r.Context())
+	tokens, err := s.store.ListAPITokens(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	for _, t := range tokens {
+		if t.ID == id && !caller.token.Role.Allows(t.Role) {
+			s.writeError(w, r, klaxon.Errorf(klaxon.EFORBIDDEN, "a token with the %s role cannot revoke a token with the %s role", caller.token.Role, t.Role))
+			return
+		}
+	}
+	if err := s.store.RevokeAPIToken(r.Context(), caller.actor(), id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -119,7 +133,7 @@ func (s *Server) listChangeEvents(w http.ResponseWriter, r *http.Request) {
 		NextCursor   string            `json:"next_cursor,omitempty"`
 	}{ChangeEvents: make([]changeEventJSON, 0, len(list))}
 	for _, ce := range list {
-		c := changeEventJSON{ID: ce.ID, ServiceID: ce.ServiceID, Summary: ce.Summary, Source: ce.Source,
+		c := changeEventJSON{ID: ce.ID, ServiceID: ce.ServiceID, IntegrationID: ce.IntegrationID, Summary: ce.Summary, Source: ce.Source,
 			Details: ce.Details, Links: ce.Links, ReceivedAt: ce.ReceivedAt}
 		if !ce.Timestamp.IsZero() {
 			ts := ce.Timestamp

@@ -5,8 +5,10 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,7 +105,7 @@ func New(cfg Config) *Server {
 		mux.HandleFunc(rt.method+" "+rt.pattern, rt.handler)
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("/", s.notFound)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { s.noRoute(w, r, mux) })
 	s.handler = httpx.Chain(mux, httpx.Observe(cfg.Logger, cfg.Registry))
 	return s
 }
@@ -148,6 +150,23 @@ func (s *Server) routes() []route {
 	}
 }
 
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+// noRoute answers requests no route matched, in the API's error shape: 405
+// with Allow when the path exists under other methods, 404 otherwise. It
+// runs only on misses, so the extra lookups cost nothing on the hot path.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+	var allowed []string
+	for _, m := range []string{"GET", "POST", "PATCH", "PUT", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorJSON{Code: "method_not_allowed",
+			Message: fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or "))}})
+		return
+	}
 	s.writeError(w, r, klaxon.Errorf(klaxon.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 }

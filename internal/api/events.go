@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
+	"strconv"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/ingest"
@@ -36,12 +38,12 @@ func eventKey(r *http.Request) string {
 // postEvent accepts one native event. It answers 202 only after the event is
 // durably stored.
 func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, klaxon.MaxEventBytes)
+	in, svc, err := s.integrationFor(r.Context(), eventKey(r))
 	if err != nil {
 		s.rejectEvents(w, r, err, 1)
 		return
 	}
-	in, svc, err := s.integrationFor(r.Context(), eventKey(r))
+	body, err := readBody(w, r, klaxon.MaxEventBytes)
 	if err != nil {
 		s.rejectEvents(w, r, err, 1)
 		return
@@ -61,12 +63,13 @@ func (s *Server) postEvent(w http.ResponseWriter, r *http.Request) {
 }
 
 // batchResultJSON is one element of a batch answer: either accepted (with
-// alert_id and dedup_key) or rejected (with error).
+// alert_id, null as for a single event when nothing matched, and dedup_key)
+// or rejected (with error).
 type batchResultJSON struct {
-	Status   string     `json:"status"` // "accepted" or "rejected"
-	AlertID  *int64     `json:"alert_id,omitempty,string"`
-	DedupKey string     `json:"dedup_key,omitempty"`
-	Error    *errorJSON `json:"error,omitempty"`
+	Status   string          `json:"status"` // "accepted" or "rejected"
+	AlertID  json.RawMessage `json:"alert_id,omitempty"`
+	DedupKey string          `json:"dedup_key,omitempty"`
+	Error    *errorJSON      `json:"error,omitempty"`
 }
 
 type batchAnswerJSON struct {
@@ -80,12 +83,14 @@ type batchAnswerJSON struct {
 // others. The answer is 202 when at least one event was stored, 400 when
 // none was valid.
 func (s *Server) postEventBatch(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, klaxon.MaxBatchBytes)
+	// The key comes first, so that an unauthenticated sender cannot make
+	// Klaxon read 8 MiB.
+	in, svc, err := s.integrationFor(r.Context(), eventKey(r))
 	if err != nil {
 		s.rejectEvents(w, r, err, 0)
 		return
 	}
-	in, svc, err := s.integrationFor(r.Context(), eventKey(r))
+	body, err := readBody(w, r, klaxon.MaxBatchBytes)
 	if err != nil {
 		s.rejectEvents(w, r, err, 0)
 		return
@@ -119,8 +124,11 @@ func (s *Server) postEventBatch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for j, i := range index {
-		a := accepted(valid[j], results[j])
-		answer.Results[i] = batchResultJSON{Status: a.Status, AlertID: a.AlertID, DedupKey: a.DedupKey}
+		alertID := json.RawMessage("null")
+		if id := results[j].AlertID; id != 0 {
+			alertID = strconv.AppendQuote(nil, strconv.FormatInt(id, 10))
+		}
+		answer.Results[i] = batchResultJSON{Status: "accepted", AlertID: alertID, DedupKey: valid[j].DedupKey}
 	}
 	answer.Accepted = len(valid)
 	writeJSON(w, http.StatusAccepted, answer)

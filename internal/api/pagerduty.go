@@ -102,9 +102,11 @@ func (s *Server) pagerDutyError(w http.ResponseWriter, r *http.Request, err erro
 		answer = pdAnswer{Status: "unavailable", Message: "Klaxon is at capacity. Please retry later."}
 	case klaxon.ETOOLARGE:
 		answer.Errors = []string{toErrorJSON(err).Message}
-	default:
+	case klaxon.EINTERNAL:
 		s.log.Error("pagerduty event failed", "err", err)
 		answer = pdAnswer{Status: "error", Message: "Internal error. Please retry later."}
+	default:
+		answer = pdAnswer{Status: "error", Message: toErrorJSON(err).Message}
 	}
 	writeJSON(w, status, answer)
 }

@@ -108,14 +108,15 @@ func toLogEntryJSON(e klaxon.AlertLogEntry) logEntryJSON {
 }
 
 type changeEventJSON struct {
-	ID         int64           `json:"id,string"`
-	ServiceID  int64           `json:"service_id,string"`
-	Summary    string          `json:"summary"`
-	Source     string          `json:"source,omitempty"`
-	Details    json.RawMessage `json:"details,omitempty"`
-	Links      []klaxon.Link   `json:"links,omitempty"`
-	Timestamp  *time.Time      `json:"timestamp,omitempty"`
-	ReceivedAt time.Time       `json:"received_at"`
+	ID            int64           `json:"id,string"`
+	ServiceID     int64           `json:"service_id,string"`
+	IntegrationID int64           `json:"integration_id,string"`
+	Summary       string          `json:"summary"`
+	Source        string          `json:"source,omitempty"`
+	Details       json.RawMessage `json:"details,omitempty"`
+	Links         []klaxon.Link   `json:"links,omitempty"`
+	Timestamp     *time.Time      `json:"timestamp,omitempty"`
+	ReceivedAt    time.Time       `json:"received_at"`
 }
 
 type tokenJSON struct {

@@ -35,6 +35,8 @@ type Store struct {
 	w, r    *sql.DB // writes and reads; the same pool on PostgreSQL
 	clock   klaxon.Clock
 	ingest  *groupCommitter
+
+	ingestStmts *ingestStatements
 }
 
 // Open connects to the database at addr (a PostgreSQL URL, or an SQLite file
@@ -87,6 +89,13 @@ func Open(ctx context.Context, addr string, opts Options) (*Store, error) {
 		r.SetMaxOpenConns(opts.MaxReadConns)
 		r.SetMaxIdleConns(opts.MaxReadConns)
 		s.r = r
+	}
+	if s.ingestStmts, err = prepareIngest(ctx, w); err != nil {
+		if s.r != w {
+			s.r.Close()
+		}
+		w.Close()
+		return nil, err
 	}
 	s.ingest = newGroupCommitter(s, opts.MaxQueuedEvents, opts.MaxGroupEvents)
 	return s, nil
