@@ -37,8 +37,10 @@ func dialectFor(addr string) (dialect, error) {
 		return dialect{
 			name: "postgres", driver: "pgx",
 			writeDSN: addr, readDSN: addr,
-			// An arbitrary, fixed key: "klaxon" in ASCII.
-			migrationLock: "SELECT pg_advisory_xact_lock(7020843165010)",
+			// One lock per schema: nodes sharing a schema migrate one at a
+			// time, while separate schemas (tests, tenants) do not wait on
+			// each other.
+			migrationLock: "SELECT pg_advisory_xact_lock(hashtext('klaxon.migrate.' || current_schema()))",
 		}, nil
 	case addr == "":
 		return dialect{}, errors.New("store: empty database address")

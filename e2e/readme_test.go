@@ -1,0 +1,154 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/e2e/harness"
+)
+
+var adminTokenLine = regexp.MustCompile(`Admin API token \(shown once, keep it safe\): (klx_\S+)`)
+
+// TestREADMECommands: README.md opens with exactly two commands, the first
+// running Klaxon with no configuration and the second running the tests.
+// The first is then run as a newcomer would: no flags (only the listen
+// address, to stay off port 8080), no environment, in a directory of its
+// own. It must create ./klaxon-data/klaxon.db there, print an admin token
+// that works, print no token on the next start, and refuse a second process
+// on the same data directory.
+func TestREADMECommands(t *testing.T) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if os.IsNotExist(err) {
+		t.Fatal("README.md does not exist at the repository root: it must start with a fenced block of two commands, " +
+			"`go run ./cmd/klaxon serve` and the command that runs the tests")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmds := leadingCommands(t, string(readme))
+	if len(cmds) != 2 {
+		t.Fatalf("README.md must start with a fenced block of exactly two commands; its first block holds %d: %q", len(cmds), cmds)
+	}
+	if cmds[0] != "go run ./cmd/klaxon serve" {
+		t.Errorf("the README's first command is %q; want %q (Klaxon with no configuration)", cmds[0], "go run ./cmd/klaxon serve")
+	}
+	if f := strings.Fields(cmds[1]); len(f) < 3 || f[0] != "go" || f[1] != "test" || f[len(f)-1] != "./..." {
+		t.Errorf("the README's second command is %q; want the tests run, as go test … ./...", cmds[1])
+	}
+
+	// "klaxon serve" with no flags: the defaults it would use.
+	help, _ := exec.Command(klaxonBin, "serve", "-h").CombinedOutput()
+	for _, def := range []string{`"./klaxon-data"`, `"127.0.0.1:8080"`} {
+		if !strings.Contains(string(help), def) {
+			t.Errorf("klaxon serve -h does not show the default %s:\n%s", def, help)
+		}
+	}
+
+	dir := t.TempDir()
+	env := childEnv() // no KLAXON_BOOTSTRAP_TOKEN, no KLAXON_DATA
+	first := startProc(t, dir, env, "serve", "--listen", "127.0.0.1:0")
+	if first.url == "" {
+		t.Fatalf("klaxon serve exited before serving (%v):\n%s", first.err, first.out.String())
+	}
+	logReady(t, first.out.String())
+	if _, err := os.Stat(filepath.Join(dir, "klaxon-data", "klaxon.db")); err != nil {
+		t.Errorf("klaxon serve with no --data did not create ./klaxon-data/klaxon.db in its working directory: %v", err)
+	}
+	m := adminTokenLine.FindStringSubmatch(first.out.String())
+	if m == nil {
+		t.Fatalf("the first start did not print \"Admin API token (shown once, keep it safe): klx_…\":\n%s", first.out.String())
+	}
+	token := m[1]
+	if code := getStatus(t, first.url+"/api/v1/services", token); code != http.StatusOK {
+		t.Errorf("GET /api/v1/services with the printed admin token: %d, want 200", code)
+	}
+	if code := getStatus(t, first.url+"/api/v1/services", "klx_not_the_token_0000000000"); code != http.StatusUnauthorized {
+		t.Errorf("GET /api/v1/services with a wrong token: %d, want 401", code)
+	}
+
+	// A second process on the same data directory while the first runs.
+	second := startProc(t, dir, env, "serve", "--listen", "127.0.0.1:0")
+	if second.url != "" {
+		t.Errorf("a second klaxon serve on the same data directory started serving at %s", second.url)
+	}
+	if code := second.wait(t, 10*time.Second); code == 0 {
+		t.Errorf("a second klaxon serve on the same data directory exited 0")
+	}
+	if out := second.out.String(); !strings.Contains(out, "in use") {
+		t.Errorf("a second klaxon serve on the same data directory did not say the directory is in use:\n%s", out)
+	}
+	if code := getStatus(t, first.url+"/api/v1/services", token); code != http.StatusOK {
+		t.Errorf("the first server stopped answering after the second was refused: %d", code)
+	}
+
+	if code := first.stop(t, 20*time.Second); code != 0 {
+		t.Errorf("SIGTERM: exit code %d, want 0:\n%s", code, first.out.String())
+	}
+
+	// The next start on the same directory: no new token, the old one works.
+	again := startProc(t, dir, env, "serve", "--listen", "127.0.0.1:0")
+	if again.url == "" {
+		t.Fatalf("the second start exited before serving (%v):\n%s", again.err, again.out.String())
+	}
+	logReady(t, again.out.String())
+	if strings.Contains(again.out.String(), "Admin API token") || strings.Contains(again.out.String(), "klx_") {
+		t.Errorf("the second start printed a token again:\n%s", again.out.String())
+	}
+	if code := getStatus(t, again.url+"/api/v1/services", token); code != http.StatusOK {
+		t.Errorf("after a restart, the first start's admin token: %d, want 200", code)
+	}
+	if code := again.stop(t, 20*time.Second); code != 0 {
+		t.Errorf("SIGTERM: exit code %d, want 0", code)
+	}
+}
+
+// leadingCommands returns the lines of the fenced block README.md must open
+// with (blank lines ignored), or fails the test.
+func leadingCommands(t *testing.T, readme string) []string {
+	t.Helper()
+	lines := strings.Split(strings.ReplaceAll(readme, "\r\n", "\n"), "\n")
+	i := 0
+	for i < len(lines) && strings.TrimSpace(lines[i]) == "" {
+		i++
+	}
+	if i == len(lines) || !strings.HasPrefix(lines[i], "```") {
+		t.Fatalf("README.md must start with a fenced code block of two commands; it starts with %q", lines[min(i, len(lines)-1)])
+	}
+	var cmds []string
+	for i++; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "```") {
+			return cmds
+		}
+		if l != "" {
+			cmds = append(cmds, strings.TrimPrefix(l, "$ "))
+		}
+	}
+	t.Fatal("README.md's first fenced block is not closed")
+	return nil
+}
+
+func getStatus(t *testing.T, url, bearer string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
