@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,12 +116,12 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return klaxon.FieldError("body", "is empty; a JSON object is required")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
 		return klaxon.FieldError("body", "has data after the JSON object")
 	}
 	return nil

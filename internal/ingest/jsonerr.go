@@ -67,6 +67,20 @@ func bodyError(body []byte, err error, want string) *klaxon.Error {
 	return klaxon.FieldError("body", "is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
+// asTypeError returns err as a wrong-type error from encoding/json, or nil.
+// It is a function of its own so that the happy path, where err is nil, does
+// not pay for the heap variable errors.As needs.
+func asTypeError(err error) *json.UnmarshalTypeError {
+	if err == nil {
+		return nil
+	}
+	var e *json.UnmarshalTypeError
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
 // typeError translates a wrong-typed value reported by encoding/json. The
 // shape checks normally find these first, with the same result; this is the
 // fallback for what they do not cover (a key encoding/json matched without

@@ -226,48 +226,97 @@ func (it *arrayIter) next() (start, end int, ok bool) {
 	return i, end, true
 }
 
-// pathAt names the field that holds byte off of the JSON value in b, in the
-// form the errors use: "summary", "links[2].href", "details.host". It returns
-// "" when off is outside every field (or is inside a key, which names no
-// field). It is for error paths only: it allocates.
-func pathAt(b []byte, off int) string {
-	var path []byte
-	i := skipSpace(b, 0)
-	for {
-		switch {
-		case i < len(b) && b[i] == '{':
-			it := newObjectIter(b, i)
-			found := false
-			for m, ok := it.next(); ok; m, ok = it.next() {
-				if off >= m.valueStart && off < m.valueEnd {
-					if len(path) > 0 {
-						path = append(path, '.')
-					}
-					path = append(path, clip(m.keyString(b), maxNameInError)...)
-					i, found = m.valueStart, true
-					break
-				}
-			}
-			if !found {
-				return string(path)
-			}
-		case i < len(b) && b[i] == '[':
-			it := newArrayIter(b, i)
-			found := false
-			for start, end, ok := it.next(); ok; start, end, ok = it.next() {
-				if off >= start && off < end {
-					path = append(path, '[')
-					path = strconv.AppendInt(path, int64(it.n-1), 10)
-					path = append(path, ']')
-					i, found = start, true
-					break
-				}
-			}
-			if !found {
-				return string(path)
-			}
-		default:
-			return string(path)
-		}
+// appendKey adds an object key to a path for an error. The key is clipped, so
+// that a 100 KB key does not make a 100 KB error, and an empty key is written
+// "" so that it still names something.
+func appendKey(path []byte, key string) []byte {
+	if len(path) > 0 {
+		path = append(path, '.')
 	}
+	if key == "" {
+		return append(path, `""`...)
+	}
+	return append(path, clip(key, maxNameInError)...)
+}
+
+// pathAt names the field that holds byte off of the JSON value in b, in the
+// form the errors use: "summary", "links[2].href", "details.host". Inside a
+// key it names the object holding the key; outside every field it returns "".
+// It reads b once, up to off, so that its cost does not grow with nesting
+// depth (a body nested 10,000 deep must not cost 10,000 passes). It is for
+// error paths only: it allocates.
+func pathAt(b []byte, off int) string {
+	var stack []pathFrame
+	for i := 0; i < len(b) && i <= off; {
+		var top *pathFrame
+		if len(stack) > 0 {
+			top = &stack[len(stack)-1]
+		}
+		switch c := b[i]; c {
+		case '"':
+			end, escaped := stringEnd(b, i)
+			if end < 0 {
+				end = len(b)
+			}
+			isKey := top != nil && !top.array && !top.inValue
+			if isKey && end-1 > i {
+				top.key = member{key: b[i+1 : end-1], escaped: escaped, keyStart: i}
+			}
+			if off < end {
+				if isKey {
+					return renderPath(b, stack[:len(stack)-1])
+				}
+				return renderPath(b, stack)
+			}
+			i = end
+			continue
+		case '{', '[':
+			if i == off {
+				return renderPath(b, stack)
+			}
+			stack = append(stack, pathFrame{array: c == '['})
+		case '}', ']':
+			if top != nil {
+				stack = stack[:len(stack)-1]
+			}
+		case ',':
+			if top != nil && top.array {
+				top.index++
+			} else if top != nil {
+				top.inValue = false
+			}
+		case ':':
+			if top != nil && !top.array {
+				top.inValue = true
+			}
+		}
+		i++
+	}
+	return renderPath(b, stack)
+}
+
+// pathFrame is one open container on pathAt's way to its byte.
+type pathFrame struct {
+	array   bool
+	index   int    // array: the current element
+	key     member // object: the current key
+	inValue bool   // object: past the key's colon
+}
+
+// renderPath writes the path of the open containers: "links[2].href".
+func renderPath(b []byte, stack []pathFrame) string {
+	var path []byte
+	for _, f := range stack {
+		if f.array {
+			path = append(path, '[')
+			path = strconv.AppendInt(path, int64(f.index), 10)
+			path = append(path, ']')
+			continue
+		}
+		if !f.inValue {
+			break
+		}
+		path = appendKey(path, f.key.keyString(b))
+	}
+	return string(path)
 }

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -136,8 +135,8 @@ func DecodeNativeBatch(body []byte) (events []klaxon.Event, errs []error, err er
 func decodeNative(body []byte) (klaxon.Event, error) {
 	var w nativeEvent
 	err := json.Unmarshal(body, &w)
-	var typeErr *json.UnmarshalTypeError
-	if err != nil && !errors.As(err, &typeErr) {
+	typeErr := asTypeError(err)
+	if err != nil && typeErr == nil {
 		return klaxon.Event{}, bodyError(body, err, "one JSON object")
 	}
 	if c := firstByte(body); c != '{' {
@@ -193,7 +192,7 @@ func (w *nativeEvent) toEvent() (klaxon.Event, error) {
 			ev.Images[i] = klaxon.Image(im)
 		}
 	}
-	if w.Timestamp != "" {
+	if w.Timestamp != "" { // "" is "not given", as null is: the caller stamps the time of receipt
 		t, err := time.Parse(time.RFC3339Nano, w.Timestamp)
 		if err != nil {
 			return klaxon.Event{}, klaxon.FieldError("timestamp",

@@ -82,6 +82,11 @@ var nativeGood = []struct {
 		want: klaxon.Event{Action: klaxon.ActionTrigger, Summary: "s", Severity: klaxon.SeverityInfo, Timestamp: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)},
 	},
 	{
+		name: "empty timestamp is absent",
+		body: `{"action":"trigger","summary":"s","severity":"info","timestamp":""}`,
+		want: klaxon.Event{Action: klaxon.ActionTrigger, Summary: "s", Severity: klaxon.SeverityInfo},
+	},
+	{
 		name: "escaped key names a known field",
 		body: `{"action":"trigger","summ\u0061ry":"s","severity":"info"}`,
 		want: klaxon.Event{Action: klaxon.ActionTrigger, Summary: "s", Severity: klaxon.SeverityInfo},
@@ -177,6 +182,8 @@ var nativeBad = []struct {
 	{"unknown image field", `{"action":"trigger","summary":"s","severity":"info","images":[{"src":"https://a","title":"t"}]}`, klaxon.EINVALID, "images[0].title", "is not a known field"},
 	{"pagerduty body", `{"routing_key":"k","event_action":"trigger","payload":{}}`, klaxon.EINVALID, "routing_key", "is not a known field"},
 	{"long unknown field is clipped", `{"` + strings.Repeat("x", 1000) + `":1}`, klaxon.EINVALID, strings.Repeat("x", maxNameInError) + "…", "is not a known field"},
+	{"empty field name", `{"action":"acknowledge","dedup_key":"k","":1}`, klaxon.EINVALID, `""`, "is not a known field"},
+	{"empty field name in a link", `{"action":"trigger","summary":"s","severity":"info","links":[{"href":"h","":1}]}`, klaxon.EINVALID, `links[0].""`, "is not a known field"},
 	{"repeated field", `{"action":"trigger","summary":"a","summary":"b","severity":"info"}`, klaxon.EINVALID, "summary", "is given more than once"},
 
 	// Values.

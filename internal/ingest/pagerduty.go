@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -362,8 +361,8 @@ func pdDecode(body []byte, w any, s *shape) (r pdReport, ok bool) {
 		return r, false
 	}
 	err := json.Unmarshal(body, w)
-	var typeErr *json.UnmarshalTypeError
-	if err != nil && !errors.As(err, &typeErr) {
+	typeErr := asTypeError(err)
+	if err != nil && typeErr == nil {
 		e := bodyError(body, err, "a JSON object")
 		r.add("JSON parse error: body " + e.Message)
 		return r, false

@@ -212,10 +212,7 @@ func (c *shapeCheck) pathString() string {
 			p = append(p, ']')
 			continue
 		}
-		if len(p) > 0 {
-			p = append(p, '.')
-		}
-		p = append(p, clip(s.m.keyString(c.b), maxNameInError)...)
+		p = appendKey(p, s.m.keyString(c.b))
 	}
 	return string(p)
 }
