@@ -20,6 +20,7 @@ const (
 	ETOOLARGE     ErrorCode = "too_large"
 	ERATELIMIT    ErrorCode = "rate_limited"
 	EOVERLOAD     ErrorCode = "overloaded"
+	EUNAVAILABLE  ErrorCode = "unavailable" // a dependency (the database) failed; retry
 	EINTERNAL     ErrorCode = "internal"
 )
 

@@ -74,6 +74,8 @@ type Server struct {
 	metrics *metrics
 	version string
 	handler http.Handler
+
+	changeSlots chan struct{} // bounds change events waiting for the database
 }
 
 // route is one endpoint. The table below is the API: the mux is built from
@@ -99,6 +101,8 @@ func New(cfg Config) *Server {
 		limits:  newRateLimits(cfg.RatePerIntegration, cfg.RateBurst),
 		metrics: newMetrics(cfg.Registry, cfg.Store),
 		version: cfg.Version,
+
+		changeSlots: make(chan struct{}, 64),
 	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {

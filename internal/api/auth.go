@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -35,7 +36,7 @@ func (s *Server) integrationFor(ctx context.Context, key string) (klaxon.Integra
 		in, svc, err := s.store.IntegrationByKey(ctx, hash)
 		return integrationEntry{in, svc}, err
 	})
-	return e.integration, e.service, err
+	return e.integration, e.service, s.unavailable(err)
 }
 
 type integrationEntry struct {
@@ -68,7 +69,7 @@ func (s *Server) requireRole(need klaxon.Role, h http.HandlerFunc) http.HandlerF
 		}
 		tok, err := s.tokens.get(r.Context(), secret, s.store.APITokenByHash)
 		if err != nil {
-			s.writeError(w, r, err)
+			s.writeError(w, r, s.unavailable(err))
 			return
 		}
 		if !tok.Role.Allows(need) {
@@ -86,6 +87,9 @@ func (s *Server) requireRole(need klaxon.Role, h http.HandlerFunc) http.HandlerF
 // rotated on another node keeps working here; rotations on this node clear
 // the cache at once.
 type secretCache[V any] struct {
+	// gen counts forget calls: a lookup that began before a rotation must
+	// not write its stale answer back after the rotation cleared the cache.
+	gen      atomic.Uint64
 	mu       sync.RWMutex
 	entries  map[[32]byte]cacheEntry[V]
 	ttl, neg time.Duration
@@ -111,6 +115,7 @@ func (c *secretCache[V]) get(ctx context.Context, secret string, load func(conte
 	if ok && now.Before(e.expires) {
 		return e.value, e.err
 	}
+	gen := c.gen.Load()
 	v, err := load(ctx, hash[:])
 	if err != nil && klaxon.ErrorCodeOf(err) != klaxon.EUNAUTHORIZED {
 		return v, err // a database failure is not cached
@@ -123,7 +128,9 @@ func (c *secretCache[V]) get(ctx context.Context, secret string, load func(conte
 	if len(c.entries) >= c.max {
 		clear(c.entries)
 	}
-	c.entries[hash] = cacheEntry[V]{value: v, err: err, expires: now.Add(ttl)}
+	if c.gen.Load() == gen {
+		c.entries[hash] = cacheEntry[V]{value: v, err: err, expires: now.Add(ttl)}
+	}
 	c.mu.Unlock()
 	return v, err
 }
@@ -132,6 +139,7 @@ func (c *secretCache[V]) get(ctx context.Context, secret string, load func(conte
 // must stop working on this node now.
 func (c *secretCache[V]) forget() {
 	c.mu.Lock()
+	c.gen.Add(1)
 	clear(c.entries)
 	c.mu.Unlock()
 }
@@ -153,10 +161,13 @@ func newRateLimits(perSecond float64, burst int) *rateLimits {
 }
 
 // allow takes n events from the integration's bucket, or says how long to
-// wait before the sender may retry.
-func (l *rateLimits) allow(integrationID int64, n int) error {
+// wait before the sender may retry. refund gives the events back when they
+// were not stored after all, so that a sender retrying after a 503 is not
+// also pushed into 429.
+func (l *rateLimits) allow(integrationID int64, n int) (refund func(), err error) {
+	noop := func() {}
 	if l.perSecond <= 0 {
-		return nil
+		return noop, nil
 	}
 	l.mu.Lock()
 	b, ok := l.buckets[integrationID]
@@ -168,14 +179,14 @@ func (l *rateLimits) allow(integrationID int64, n int) error {
 	now := time.Now()
 	res := b.ReserveN(now, n)
 	if !res.OK() {
-		return klaxon.Errorf(klaxon.ERATELIMIT, "%d events exceed this integration's burst of %d", n, l.burst)
+		return noop, klaxon.Errorf(klaxon.ERATELIMIT, "%d events exceed this integration's burst of %d", n, l.burst)
 	}
 	if d := res.DelayFrom(now); d > 0 {
 		res.CancelAt(now)
-		return &rateLimited{after: d, err: klaxon.Errorf(klaxon.ERATELIMIT,
+		return noop, &rateLimited{after: d, err: klaxon.Errorf(klaxon.ERATELIMIT,
 			"this integration is over its rate of %.0f events per second; retry after %s", float64(l.perSecond), d.Round(time.Millisecond))}
 	}
-	return nil
+	return res.Cancel, nil
 }
 
 // rateLimited carries how long the sender should wait.

@@ -73,6 +73,7 @@ type batchResultJSON struct {
 }
 
 type batchAnswerJSON struct {
+	Error    *errorJSON        `json:"error,omitempty"` // when no event was valid
 	Accepted int               `json:"accepted"`
 	Rejected int               `json:"rejected"`
 	Results  []batchResultJSON `json:"results"`
@@ -115,6 +116,7 @@ func (s *Server) postEventBatch(w http.ResponseWriter, r *http.Request) {
 		index = append(index, i)
 	}
 	if len(valid) == 0 {
+		answer.Error = &errorJSON{Code: klaxon.EINVALID, Message: "no event in the batch is valid; see results"}
 		writeJSON(w, http.StatusBadRequest, answer)
 		return
 	}
@@ -138,7 +140,8 @@ func (s *Server) postEventBatch(w http.ResponseWriter, r *http.Request) {
 // events with their integration, give triggers without a dedup key one of
 // their own, and store durably.
 func (s *Server) commitEvents(r *http.Request, in klaxon.Integration, svc klaxon.Service, events []klaxon.Event) ([]klaxon.IngestResult, error) {
-	if err := s.limits.allow(in.ID, len(events)); err != nil {
+	refund, err := s.limits.allow(in.ID, len(events))
+	if err != nil {
 		return nil, err
 	}
 	for i := range events {
@@ -149,7 +152,8 @@ func (s *Server) commitEvents(r *http.Request, in klaxon.Integration, svc klaxon
 	}
 	results, err := s.store.Ingest(r.Context(), events)
 	if err != nil {
-		return nil, err
+		refund()
+		return nil, s.unavailable(err)
 	}
 	for _, ev := range events {
 		s.metrics.eventsAccepted.WithLabelValues(string(ev.Action)).Inc()

@@ -67,13 +67,25 @@ func (s *Server) postPagerDutyChange(w http.ResponseWriter, r *http.Request) {
 		s.pagerDutyError(w, r, err, nil)
 		return
 	}
-	if err := s.limits.allow(in.ID, 1); err != nil {
+	refund, err := s.limits.allow(in.ID, 1)
+	if err != nil {
 		s.pagerDutyError(w, r, err, nil)
+		return
+	}
+	// Change events bypass the group committer; a bound on how many may
+	// wait for the database keeps them from piling up under overload.
+	select {
+	case s.changeSlots <- struct{}{}:
+		defer func() { <-s.changeSlots }()
+	default:
+		refund()
+		s.pagerDutyError(w, r, klaxon.Errorf(klaxon.EOVERLOAD, "too many change events in flight"), nil)
 		return
 	}
 	ce.ServiceID, ce.IntegrationID = svc.ID, in.ID
 	if err := s.store.IngestChange(r.Context(), &ce); err != nil {
-		s.pagerDutyError(w, r, err, nil)
+		refund()
+		s.pagerDutyError(w, r, s.unavailable(err), nil)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, pdAnswer{Status: "success", Message: "Change event processed"})
@@ -97,7 +109,7 @@ func (s *Server) pagerDutyError(w http.ResponseWriter, r *http.Request, err erro
 	case klaxon.ERATELIMIT:
 		setRetryAfter(w, err)
 		answer = pdAnswer{Status: "throttle event", Message: "Requests for this service are arriving too quickly. Please retry later."}
-	case klaxon.EOVERLOAD:
+	case klaxon.EOVERLOAD, klaxon.EUNAVAILABLE:
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		answer = pdAnswer{Status: "unavailable", Message: "Klaxon is at capacity. Please retry later."}
 	case klaxon.ETOOLARGE:

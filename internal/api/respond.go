@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -31,7 +32,7 @@ func statusFor(code klaxon.ErrorCode) int {
 		return http.StatusRequestEntityTooLarge
 	case klaxon.ERATELIMIT:
 		return http.StatusTooManyRequests
-	case klaxon.EOVERLOAD:
+	case klaxon.EOVERLOAD, klaxon.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
@@ -48,6 +49,16 @@ type errorJSON struct {
 	Code    klaxon.ErrorCode `json:"code"`
 	Message string           `json:"message"`
 	Field   string           `json:"field,omitempty"`
+}
+
+// unavailable turns a failure of the database into a retryable 503: the
+// sender did nothing wrong and should try again. The cause is logged.
+func (s *Server) unavailable(err error) error {
+	if klaxon.ErrorCodeOf(err) != klaxon.EINTERNAL {
+		return err
+	}
+	s.log.Error("database unavailable", "err", err)
+	return klaxon.Errorf(klaxon.EUNAVAILABLE, "the event store is unavailable; retry shortly")
 }
 
 // toErrorJSON shows a domain error as it is, and hides anything else behind
@@ -116,6 +127,9 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return klaxon.FieldError("body", "is empty; a JSON object is required")
 	}
+	if err := checkKeys(body, v); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -123,6 +137,49 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
 		return klaxon.FieldError("body", "has data after the JSON object")
+	}
+	return nil
+}
+
+// checkKeys refuses top-level keys that encoding/json would accept loosely:
+// a key in another case ("NAME") and a key given twice (where the last would
+// silently win).
+func checkKeys(body []byte, v any) error {
+	t := reflect.TypeOf(v)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	known := map[string]bool{}
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			known[name] = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil // not an object: Decode gives the precise error
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		if !known[key] {
+			return klaxon.FieldError(key, "is not a known field")
+		}
+		if seen[key] {
+			return klaxon.FieldError(key, "appears more than once")
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
 	}
 	return nil
 }
