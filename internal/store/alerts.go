@@ -135,7 +135,7 @@ func (s *Store) ResolveAlert(ctx context.Context, actor string, id int64) (klaxo
 
 func (s *Store) changeAlert(ctx context.Context, actor string, id int64, to klaxon.AlertStatus) (klaxon.Alert, error) {
 	var a klaxon.Alert
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		if a, err = alertByID(ctx, tx, id); err != nil {
 			return err
@@ -188,7 +188,7 @@ func (s *Store) logAlert(ctx context.Context, tx *sql.Tx, alertID int64, at time
 // AddAlertNote records a note on an alert.
 func (s *Store) AddAlertNote(ctx context.Context, actor string, alertID int64, body string) (klaxon.AlertLogEntry, error) {
 	e := klaxon.AlertLogEntry{AlertID: alertID, At: s.now(), Kind: "note", Actor: actor, Message: body}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := alertByID(ctx, tx, alertID); err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 // the settings row taken in the same transaction lets only one of them win.
 func (s *Store) Bootstrap(ctx context.Context, admin *klaxon.User, token string) (bool, error) {
 	created := false
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('bootstrapped', $1) ON CONFLICT (key) DO NOTHING`,
 			s.now().Format(time.RFC3339Nano))
 		if err != nil {
@@ -62,7 +62,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, actor string, t *klaxon.APIT
 		return err
 	}
 	t.Hash, t.Hint = klaxon.HashSecret(secret), klaxon.SecretHint(secret)
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		if err := s.insertToken(ctx, tx, t); err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (s *Store) ListAPITokens(ctx context.Context) ([]klaxon.APIToken, error) {
 
 // RevokeAPIToken stops a token from working. Revoking twice is harmless.
 func (s *Store) RevokeAPIToken(ctx context.Context, actor string, id int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, toDB(s.now()), id)
 		if err != nil {
 			return fmt.Errorf("store: revoke token %d: %w", id, err)

@@ -32,7 +32,7 @@ func (s *Store) CreateService(ctx context.Context, actor string, svc *klaxon.Ser
 	}
 	svc.CreatedAt = s.now()
 	svc.UpdatedAt = svc.CreatedAt
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO services (name, description, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
 			svc.Name, svc.Description, string(svc.State), toDB(svc.CreatedAt), toDB(svc.UpdatedAt)).Scan(&svc.ID)
 		if isUniqueViolation(err) {
@@ -79,7 +79,7 @@ func (s *Store) ListServices(ctx context.Context, p klaxon.Page) ([]klaxon.Servi
 // UpdateService applies a patch and returns the service as stored.
 func (s *Store) UpdateService(ctx context.Context, actor string, id int64, patch klaxon.ServicePatch) (klaxon.Service, error) {
 	var svc klaxon.Service
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		svc, err = scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -146,7 +146,7 @@ func (s *Store) CreateIntegration(ctx context.Context, actor string, in *klaxon.
 	key = klaxon.NewSecret()
 	in.KeyHash, in.KeyHint = klaxon.HashSecret(key), klaxon.SecretHint(key)
 	in.CreatedAt = s.now()
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := s.serviceInTx(ctx, tx, in.ServiceID); err != nil {
 			return err
 		}
@@ -220,7 +220,7 @@ FROM integrations i JOIN services s ON s.id = i.service_id WHERE i.key_hash = $1
 func (s *Store) RotateIntegrationKey(ctx context.Context, actor string, serviceID, id int64) (klaxon.Integration, string, error) {
 	key := klaxon.NewSecret()
 	var in klaxon.Integration
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
 		in, err = scanIntegration(tx.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE id = $1 AND service_id = $2`, id, serviceID))
 		if errors.Is(err, sql.ErrNoRows) {

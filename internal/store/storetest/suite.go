@@ -26,6 +26,7 @@ func Run(t *testing.T, open Opener) {
 		{"IngestAcknowledgeResolveLifecycle", testIngestLifecycle},
 		{"IngestAckResolveWithoutOpenAlert", testIngestNoOpenAlert},
 		{"IngestKeepsEventDetails", testIngestDetails},
+		{"IngestLargeRequestStoresEveryEvent", testIngestLarge},
 		{"IngestConcurrentGroupCommit", testIngestConcurrent},
 		{"IngestOverloadIsImmediate", testIngestOverload},
 		{"IngestAfterCloseIsRefused", testIngestAfterClose},
@@ -277,6 +278,36 @@ func testIngestDetails(t *testing.T, open Opener) {
 	a, _ := s.Alert(ctx, id)
 	if a.Component != "db" || a.Source != "host-1" || a.Summary != ev.Summary {
 		t.Fatalf("alert = %+v", a)
+	}
+}
+
+// testIngestLarge stores a request larger than one multi-row INSERT, with
+// every event distinguishable, and reads each one back on its alert.
+func testIngestLarge(t *testing.T, open Opener) {
+	s := open(t, store.Options{})
+	svc := mustService(t, s, "api")
+	const n = 70
+	evs := make([]klaxon.Event, n)
+	for i := range evs {
+		evs[i] = trigger(svc, fmt.Sprintf("k%d", i%7))
+		evs[i].Details = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+	}
+	res := mustIngest(t, s, evs...)
+	seen := map[string]bool{}
+	for k := 0; k < 7; k++ {
+		stored, err := s.AlertEvents(ctx, res[k].AlertID)
+		if err != nil || len(stored) != n/7 {
+			t.Fatalf("alert %d: %d events, %v", res[k].AlertID, len(stored), err)
+		}
+		for _, ev := range stored {
+			if ev.DedupKey != fmt.Sprintf("k%d", k) || ev.AlertID != res[k].AlertID {
+				t.Fatalf("event %+v on the wrong alert", ev)
+			}
+			seen[string(ev.Details)] = true
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct events read back, want %d", len(seen), n)
 	}
 }
 
