@@ -26,19 +26,8 @@ const (
 
 // postPagerDutyEvent serves POST /v2/enqueue.
 func (s *Server) postPagerDutyEvent(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, klaxon.MaxEventBytes)
-	if err != nil {
-		s.pagerDutyError(w, r, err, nil)
-		return
-	}
-	key, ev, problems := ingest.DecodePagerDuty(body)
-	if len(problems) > 0 {
-		s.pagerDutyError(w, r, klaxon.Errorf(klaxon.EINVALID, "invalid event"), problems)
-		return
-	}
-	in, svc, err := s.integrationFor(r.Context(), key)
-	if err != nil {
-		s.pagerDutyError(w, r, err, nil)
+	ev, in, svc, ok := pagerDutyRequest(s, w, r, ingest.DecodePagerDuty)
+	if !ok {
 		return
 	}
 	events := []klaxon.Event{ev}
@@ -52,19 +41,8 @@ func (s *Server) postPagerDutyEvent(w http.ResponseWriter, r *http.Request) {
 // postPagerDutyChange serves POST /v2/change/enqueue. Change events are
 // stored for context and never notify.
 func (s *Server) postPagerDutyChange(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(w, r, klaxon.MaxEventBytes)
-	if err != nil {
-		s.pagerDutyError(w, r, err, nil)
-		return
-	}
-	key, ce, problems := ingest.DecodePagerDutyChange(body)
-	if len(problems) > 0 {
-		s.pagerDutyError(w, r, klaxon.Errorf(klaxon.EINVALID, "invalid event"), problems)
-		return
-	}
-	in, svc, err := s.integrationFor(r.Context(), key)
-	if err != nil {
-		s.pagerDutyError(w, r, err, nil)
+	ce, in, svc, ok := pagerDutyRequest(s, w, r, ingest.DecodePagerDutyChange)
+	if !ok {
 		return
 	}
 	refund, err := s.limits.allow(in.ID, 1)
@@ -89,6 +67,27 @@ func (s *Server) postPagerDutyChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, pdAnswer{Status: "success", Message: "Change event processed"})
+}
+
+// pagerDutyRequest reads and decodes a PagerDuty request and authenticates
+// its routing key. When it fails it has already answered, and ok is false.
+func pagerDutyRequest[T any](s *Server, w http.ResponseWriter, r *http.Request,
+	decode func([]byte) (string, T, []string)) (v T, in klaxon.Integration, svc klaxon.Service, ok bool) {
+	body, err := readBody(w, r, klaxon.MaxEventBytes)
+	if err != nil {
+		s.pagerDutyError(w, r, err, nil)
+		return v, in, svc, false
+	}
+	key, v, problems := decode(body)
+	if len(problems) > 0 {
+		s.pagerDutyError(w, r, klaxon.Errorf(klaxon.EINVALID, "invalid event"), problems)
+		return v, in, svc, false
+	}
+	if in, svc, err = s.integrationFor(r.Context(), key); err != nil {
+		s.pagerDutyError(w, r, err, nil)
+		return v, in, svc, false
+	}
+	return v, in, svc, true
 }
 
 // pagerDutyError answers in PagerDuty's shape. Invalid events are 400 with
