@@ -83,7 +83,9 @@ func Observe(log *slog.Logger, reg prometheus.Registerer) Middleware {
 					}
 					log.Error("panic in handler", "request_id", id, "method", r.Method, "path", r.URL.Path, "panic", p)
 					if rec.Status == 0 {
-						http.Error(rec, `{"error":{"code":"internal","message":"internal error"}}`, http.StatusInternalServerError)
+						rec.Header().Set("Content-Type", "application/json")
+						rec.WriteHeader(http.StatusInternalServerError)
+						rec.Write([]byte(`{"error":{"code":"internal","message":"internal error"}}` + "\n"))
 					}
 				}
 				if rec.Status == 0 {
