@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -93,21 +92,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		Entries    []auditJSON `json:"entries"`
-		NextCursor string      `json:"next_cursor,omitempty"`
-	}{Entries: make([]auditJSON, 0, len(list))}
-	for _, e := range list {
-		entry := auditJSON{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID}
-		if e.Detail != "" && json.Valid([]byte(e.Detail)) {
-			entry.Detail = json.RawMessage(e.Detail)
-		}
-		out.Entries = append(out.Entries, entry)
-	}
-	if len(list) > 0 {
-		out.NextCursor = nextCursor(p, len(list), list[len(list)-1].ID)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, p, "entries", list, func(e klaxon.AuditEntry) int64 { return e.ID }, toAuditJSON)
 }
 
 func (s *Server) listChangeEvents(w http.ResponseWriter, r *http.Request) {
@@ -128,21 +113,5 @@ func (s *Server) listChangeEvents(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		ChangeEvents []changeEventJSON `json:"change_events"`
-		NextCursor   string            `json:"next_cursor,omitempty"`
-	}{ChangeEvents: make([]changeEventJSON, 0, len(list))}
-	for _, ce := range list {
-		c := changeEventJSON{ID: ce.ID, ServiceID: ce.ServiceID, IntegrationID: ce.IntegrationID, Summary: ce.Summary, Source: ce.Source,
-			Details: ce.Details, Links: ce.Links, ReceivedAt: ce.ReceivedAt}
-		if !ce.Timestamp.IsZero() {
-			ts := ce.Timestamp
-			c.Timestamp = &ts
-		}
-		out.ChangeEvents = append(out.ChangeEvents, c)
-	}
-	if len(list) > 0 {
-		out.NextCursor = nextCursor(p, len(list), list[len(list)-1].ID)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, p, "change_events", list, func(ce klaxon.ChangeEvent) int64 { return ce.ID }, toChangeEventJSON)
 }

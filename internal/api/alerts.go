@@ -45,17 +45,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		Alerts     []alertJSON `json:"alerts"`
-		NextCursor string      `json:"next_cursor,omitempty"`
-	}{Alerts: make([]alertJSON, 0, len(list))}
-	for _, a := range list {
-		out.Alerts = append(out.Alerts, toAlertJSON(a))
-	}
-	if len(list) > 0 {
-		out.NextCursor = nextCursor(p, len(list), list[len(list)-1].ID)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, p, "alerts", list, func(a klaxon.Alert) int64 { return a.ID }, toAlertJSON)
 }
 
 // alertDetailJSON is an alert with its newest events and what people did.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -254,11 +253,16 @@ func pageFrom(r *http.Request) (klaxon.Page, error) {
 	return p, nil
 }
 
-// nextCursor is the cursor of the page after one that ended at lastID, or ""
-// when the page was not full (so there is nothing after it).
-func nextCursor(p klaxon.Page, n int, lastID int64) string {
-	if n < p.Normalized().Limit {
-		return ""
+// writePage answers one page of a list: {"<name>": [...], "next_cursor"},
+// the cursor present only when the page was full (so more may follow).
+func writePage[T, J any](w http.ResponseWriter, p klaxon.Page, name string, items []T, id func(T) int64, toJSON func(T) J) {
+	out := make([]J, 0, len(items))
+	for _, it := range items {
+		out = append(out, toJSON(it))
 	}
-	return fmt.Sprint(lastID)
+	answer := map[string]any{name: out}
+	if n := len(items); n > 0 && n >= p.Normalized().Limit {
+		answer["next_cursor"] = strconv.FormatInt(id(items[n-1]), 10)
+	}
+	writeJSON(w, http.StatusOK, answer)
 }

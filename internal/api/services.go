@@ -36,17 +36,7 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		Services   []serviceJSON `json:"services"`
-		NextCursor string        `json:"next_cursor,omitempty"`
-	}{Services: make([]serviceJSON, 0, len(list))}
-	for _, svc := range list {
-		out.Services = append(out.Services, toServiceJSON(svc))
-	}
-	if len(list) > 0 {
-		out.NextCursor = nextCursor(p, len(list), list[len(list)-1].ID)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writePage(w, p, "services", list, func(svc klaxon.Service) int64 { return svc.ID }, toServiceJSON)
 }
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) {

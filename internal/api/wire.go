@@ -119,6 +119,16 @@ type changeEventJSON struct {
 	ReceivedAt    time.Time       `json:"received_at"`
 }
 
+func toChangeEventJSON(ce klaxon.ChangeEvent) changeEventJSON {
+	c := changeEventJSON{ID: ce.ID, ServiceID: ce.ServiceID, IntegrationID: ce.IntegrationID, Summary: ce.Summary,
+		Source: ce.Source, Details: ce.Details, Links: ce.Links, ReceivedAt: ce.ReceivedAt}
+	if !ce.Timestamp.IsZero() {
+		ts := ce.Timestamp
+		c.Timestamp = &ts
+	}
+	return c
+}
+
 type tokenJSON struct {
 	ID        int64       `json:"id,string"`
 	Name      string      `json:"name"`
@@ -141,4 +151,12 @@ type auditJSON struct {
 	ObjectType string          `json:"object_type"`
 	ObjectID   int64           `json:"object_id,string"`
 	Detail     json.RawMessage `json:"detail,omitempty"`
+}
+
+func toAuditJSON(e klaxon.AuditEntry) auditJSON {
+	entry := auditJSON{ID: e.ID, At: e.At, Actor: e.Actor, Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID}
+	if e.Detail != "" && json.Valid([]byte(e.Detail)) {
+		entry.Detail = json.RawMessage(e.Detail)
+	}
+	return entry
 }
