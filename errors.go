@@ -32,6 +32,7 @@ type Error struct {
 	Field   string
 }
 
+// Error renders the error for logs and the CLI: "field: message".
 func (e *Error) Error() string {
 	if e.Field != "" {
 		return fmt.Sprintf("%s: %s", e.Field, e.Message)
