@@ -1,6 +1,9 @@
 package klaxon
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // AlertStatus is where an alert is in its life.
 type AlertStatus string
@@ -68,6 +71,14 @@ type AlertNote struct {
 
 // MaxNoteLength bounds a note's body.
 const MaxNoteLength = 10000
+
+// ValidateNote checks a note's body: required, bounded, valid text.
+func ValidateNote(body string) error {
+	if strings.TrimSpace(body) == "" {
+		return FieldError("body", "is required")
+	}
+	return checkText("body", body, MaxNoteLength)
+}
 
 // AlertLogEntry records something that happened to an alert other than an
 // event: who acknowledged or resolved it by hand, and how.

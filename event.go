@@ -179,6 +179,9 @@ func checkText(field, value string, max int) error {
 	if !utf8.ValidString(value) {
 		return FieldError(field, "is not valid UTF-8")
 	}
+	if strings.IndexByte(value, 0) >= 0 {
+		return FieldError(field, "must not contain NUL characters")
+	}
 	if n := utf8.RuneCountInString(value); n > max {
 		return FieldError(field, "is %d characters long; at most %d are allowed", n, max)
 	}

@@ -32,6 +32,7 @@ func TestEventValidate(t *testing.T) {
 		{"bad severity on resolve", func(e *klaxon.Event) { *e = klaxon.Event{Action: klaxon.ActionResolve, DedupKey: "k", Severity: "x"} }, "severity"},
 		{"dedup key too long", func(e *klaxon.Event) { e.DedupKey = strings.Repeat("k", klaxon.MaxDedupKeyLength+1) }, "dedup_key"},
 		{"invalid UTF-8", func(e *klaxon.Event) { e.Source = "\xff" }, "source"},
+		{"NUL, which PostgreSQL cannot store", func(e *klaxon.Event) { e.Class = "a\x00b" }, "class"},
 		{"too many links", func(e *klaxon.Event) { e.Links = make([]klaxon.Link, klaxon.MaxLinks+1) }, "links"},
 		{"link without href", func(e *klaxon.Event) { e.Links = []klaxon.Link{{Href: "https://a"}, {Text: "x"}} }, "links[1].href"},
 		{"image without src", func(e *klaxon.Event) { e.Images = []klaxon.Image{{Alt: "x"}} }, "images[0].src"},
@@ -121,5 +122,15 @@ func TestPageNormalized(t *testing.T) {
 	}
 	if p := (klaxon.Page{Limit: 5000, Before: 7}).Normalized(); p.Limit != klaxon.MaxPageSize || p.Before != 7 {
 		t.Fatalf("big page = %+v", p)
+	}
+}
+
+func TestValidateNote(t *testing.T) {
+	for body, wantErr := range map[string]bool{
+		"looking": false, " ": true, "a\x00": true, strings.Repeat("n", klaxon.MaxNoteLength+1): true,
+	} {
+		if err := klaxon.ValidateNote(body); (err != nil) != wantErr {
+			t.Errorf("ValidateNote(%.20q) = %v", body, err)
+		}
 	}
 }

@@ -53,7 +53,7 @@ func alerts(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	limit := fs.Int("limit", 50, "at most this many alerts (1-1000)")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+		return flagError(err)
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("alerts takes no arguments, got %q", fs.Args())}
@@ -112,7 +112,7 @@ func changeAlert(ctx context.Context, verb string, args []string, stdout, stderr
 	var cf clientFlags
 	cf.register(fs)
 	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+		return flagError(err)
 	}
 	if fs.NArg() != 1 {
 		return usageError{fmt.Sprintf("%s takes exactly one alert id", verb)}

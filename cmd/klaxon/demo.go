@@ -47,7 +47,7 @@ func loadDemo(ctx context.Context, st *store.Store, stdout io.Writer) error {
 			if err := st.CreateService(ctx, actor, &svc); err != nil {
 				return err
 			}
-			in := klaxon.Integration{ServiceID: svc.ID, Kind: klaxon.IntegrationAPI, Name: "demo"}
+			in := klaxon.Integration{ServiceID: svc.ID, Kind: klaxon.IntegrationAPI, Name: demoIntegrationName}
 			if key, err = st.CreateIntegration(ctx, actor, &in); err != nil {
 				return err
 			}
@@ -55,20 +55,40 @@ func loadDemo(ctx context.Context, st *store.Store, stdout io.Writer) error {
 				return err
 			}
 		} else {
-			ins, err := st.ListIntegrations(ctx, svc.ID)
+			// Only the demo's own integration is rotated: a real service
+			// that happens to share a demo name keeps its keys.
+			demo, err := demoIntegration(ctx, st, svc.ID)
 			if err != nil {
 				return err
 			}
-			if len(ins) == 0 {
+			if demo == 0 {
+				fmt.Fprintf(stdout, "  %-26s (a service of this name exists and is not the demo's; left alone)\n", d.name)
 				continue
 			}
-			if _, key, err = st.RotateIntegrationKey(ctx, actor, svc.ID, ins[0].ID); err != nil {
+			if _, key, err = st.RotateIntegrationKey(ctx, actor, svc.ID, demo); err != nil {
 				return err
 			}
 		}
 		fmt.Fprintf(stdout, "  %-26s %s\n", d.name, key)
 	}
 	return nil
+}
+
+// demoIntegrationName marks the integrations the demo created.
+const demoIntegrationName = "klaxon-demo"
+
+// demoIntegration finds the demo's integration on a service, or 0.
+func demoIntegration(ctx context.Context, st *store.Store, serviceID int64) (int64, error) {
+	ins, err := st.ListIntegrations(ctx, serviceID)
+	if err != nil {
+		return 0, err
+	}
+	for _, in := range ins {
+		if in.Name == demoIntegrationName {
+			return in.ID, nil
+		}
+	}
+	return 0, nil
 }
 
 // demoAlerts gives two of the demo services something to look at: an open

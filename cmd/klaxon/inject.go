@@ -26,7 +26,7 @@ func inject(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	class := fs.String("class", "", "the kind of problem")
 	details := fs.String("details", "", "details as a JSON object")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+		return flagError(err)
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("inject takes no arguments, got %q (did you forget --summary?)", fs.Args())}

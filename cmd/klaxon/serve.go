@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -50,7 +51,7 @@ func serveFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.debugListen, "debug-listen", envOr("KLAXON_DEBUG_LISTEN", ""), "address for Go's pprof handlers, off when empty; keep it on loopback (env KLAXON_DEBUG_LISTEN)")
 	fs.StringVar(&c.email, "admin-email", envOr("KLAXON_ADMIN_EMAIL", "admin@localhost"), "email of the first admin, created on first start")
 	if err := fs.Parse(args); err != nil {
-		return c, usageError{err.Error()}
+		return c, flagError(err)
 	}
 	if fs.NArg() > 0 {
 		return c, usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
@@ -78,12 +79,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err := os.MkdirAll(c.dataDir, 0o700); err != nil {
 			return fmt.Errorf("data directory: %w", err)
 		}
-		unlock, err := lockDataDir(c.dataDir)
+		addr = filepath.Join(c.dataDir, "klaxon.db")
+	}
+	if !isPostgres(addr) {
+		// One process per SQLite file, however it was named.
+		unlock, err := lockDataDir(filepath.Dir(strings.TrimPrefix(addr, "sqlite://")))
 		if err != nil {
 			return err
 		}
 		defer unlock()
-		addr = filepath.Join(c.dataDir, "klaxon.db")
 	}
 	reg := prometheus.NewRegistry()
 	st, err := store.Open(ctx, addr, store.Options{MaxQueuedEvents: c.maxQueued, OnCommit: commitMetrics(reg)})
@@ -115,8 +119,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	where := "embedded SQLite in " + c.dataDir
-	if c.db != "" {
+	where := "embedded SQLite at " + addr
+	if isPostgres(addr) {
 		where = "PostgreSQL"
 	}
 	fmt.Fprintf(stdout, "Klaxon %s listening on http://%s (%s), ready in %s\n", version, ln.Addr(), where, time.Since(start).Round(time.Millisecond))
@@ -155,7 +159,7 @@ func commitMetrics(reg prometheus.Registerer) func(int, time.Duration, error) {
 		Buckets: prometheus.ExponentialBuckets(1, 2, 13),
 	})
 	took := prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name: "klaxon_ingest_commit_seconds", Help: "Duration of a group commit: apply, commit and fsync.",
+		Name: "klaxon_ingest_commit_seconds", Help: "Duration of a group transaction (apply and commit; the WAL fsync that follows overlaps the next group).",
 		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 15),
 	})
 	failed := prometheus.NewCounter(prometheus.CounterOpts{
@@ -226,6 +230,10 @@ func lockDataDir(dir string) (func(), error) {
 		return nil, fmt.Errorf("data directory %s is in use by another klaxon process", dir)
 	}
 	return func() { f.Close() }, nil
+}
+
+func isPostgres(addr string) bool {
+	return strings.HasPrefix(addr, "postgres://") || strings.HasPrefix(addr, "postgresql://")
 }
 
 func envFloat(name string, def float64) float64 {

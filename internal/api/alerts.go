@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -132,12 +131,8 @@ func (s *Server) addAlertNote(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if strings.TrimSpace(req.Body) == "" {
-		s.writeError(w, r, klaxon.FieldError("body", "is required"))
-		return
-	}
-	if len([]rune(req.Body)) > klaxon.MaxNoteLength {
-		s.writeError(w, r, klaxon.FieldError("body", "is longer than %d characters", klaxon.MaxNoteLength))
+	if err := klaxon.ValidateNote(req.Body); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	note, err := s.store.AddAlertNote(r.Context(), principalFrom(r.Context()).actor(), id, req.Body)

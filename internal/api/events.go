@@ -147,12 +147,18 @@ func (s *Server) commitEvents(r *http.Request, in klaxon.Integration, svc klaxon
 	for i := range events {
 		events[i].ServiceID, events[i].IntegrationID = svc.ID, in.ID
 		if events[i].DedupKey == "" {
+			// Generated keys cannot fold a sender's retry into the same
+			// alert; senders that retry should send their own (docs/api.md).
 			events[i].DedupKey = klaxon.NewSecret()
 		}
 	}
 	results, err := s.store.Ingest(r.Context(), events)
 	if err != nil {
-		refund()
+		// A sender that went away may still have its events stored (they
+		// were queued), so only a refusal gives the rate tokens back.
+		if r.Context().Err() == nil {
+			refund()
+		}
 		return nil, s.unavailable(err)
 	}
 	for _, ev := range events {

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"syscall"
 
@@ -61,6 +62,16 @@ func (w *walSyncer) reopenIfReplaced() error {
 		return fmt.Errorf("store: open %s: %w", w.path, err)
 	}
 	w.f = f
+	// A new WAL file's directory entry must be durable too, or the file
+	// could vanish with everything in it.
+	dir, err := os.Open(filepath.Dir(w.path))
+	if err != nil {
+		return fmt.Errorf("store: open data directory: %w", err)
+	}
+	defer dir.Close()
+	if err := dir.Sync(); err != nil {
+		return fmt.Errorf("store: fsync data directory: %w", err)
+	}
 	return nil
 }
 
@@ -83,15 +94,33 @@ func (w *walSyncer) close() error {
 
 // syncWAL makes every commit so far durable. On PostgreSQL the commit
 // already was, and this does nothing.
+//
+// A failed fsync stops the store from writing for good. After one, Linux may
+// have marked the unwritten pages clean, so a later fsync can succeed while
+// earlier frames never reached the disk; SQLite's recovery stops at the first
+// bad frame and would drop everything after it, acknowledged or not. As
+// PostgreSQL does, Klaxon refuses further writes (and fails /readyz) until it
+// is restarted and SQLite has recovered from what is really on disk.
 func (s *Store) syncWAL() error {
 	if s.wal == nil {
 		return nil
 	}
+	if err := s.failure(); err != nil {
+		return err
+	}
 	if err := s.wal.sync(); err != nil {
-		// Not durable, so not a success: the sender is told to retry. The
-		// detail stays in the wrapped error for the log.
-		return fmt.Errorf("%w: %v", &klaxon.Error{Code: klaxon.EUNAVAILABLE,
-			Message: "the store could not make the write durable; retry"}, err)
+		failed := fmt.Errorf("%w: %v", &klaxon.Error{Code: klaxon.EUNAVAILABLE,
+			Message: "the store could not make writes durable and has stopped accepting them; restart Klaxon"}, err)
+		s.failed.CompareAndSwap(nil, &failed)
+		return *s.failed.Load()
+	}
+	return nil
+}
+
+// failure is the error that stopped the store, or nil.
+func (s *Store) failure() error {
+	if p := s.failed.Load(); p != nil {
+		return *p
 	}
 	return nil
 }

@@ -96,6 +96,9 @@ func (g *groupCommitter) submit(ctx context.Context, events []klaxon.Event) ([]k
 		extras[i] = x
 	}
 	req := &ingestRequest{events: events, extras: extras, done: make(chan struct{})}
+	if err := g.s.failure(); err != nil {
+		return nil, err
+	}
 	g.mu.RLock()
 	if g.closed {
 		g.mu.RUnlock()
@@ -204,15 +207,45 @@ func (g *groupCommitter) answer(committed <-chan []*ingestRequest) {
 // into errors senders can retry instead of requests that hang.
 const commitTimeout = 30 * time.Second
 
-// commit applies a group in one transaction. If the group fails, each request
-// is retried alone, so that one request's failure cannot fail the others. It
-// returns the group transaction's error, for metrics.
+// commit applies a group in one transaction. If the work in the group fails,
+// each request is retried alone (each with its own time limit), so that one
+// request's failure cannot fail the others. A failed COMMIT is never retried:
+// its outcome is unknown, and applying the events again could store them
+// twice. It returns the group transaction's error, for metrics.
 func (g *groupCommitter) commit(group []*ingestRequest) error {
+	err := g.apply(group)
+	if err == nil {
+		return nil
+	}
+	var ce *commitError
+	if len(group) == 1 || errors.As(err, &ce) {
+		for _, r := range group {
+			r.results, r.err = nil, err
+			if ce != nil {
+				r.err = fmt.Errorf("%w (%v)", outcomeUnknown, err)
+			}
+		}
+		return err
+	}
+	for _, r := range group {
+		r.results, r.err = nil, g.apply([]*ingestRequest{r})
+		if r.err != nil {
+			r.results = nil
+			if errors.As(r.err, &ce) {
+				r.err = fmt.Errorf("%w (%v)", outcomeUnknown, r.err)
+			}
+		}
+	}
+	return err
+}
+
+// apply runs the requests' events in one transaction and commits it.
+func (g *groupCommitter) apply(requests []*ingestRequest) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	err := g.s.inTx(ctx, func(tx *sql.Tx) error {
+	return g.s.inTx(ctx, func(tx *sql.Tx) error {
 		now, stmts := g.s.now(), g.s.ingestStmts.in(ctx, tx)
-		for _, r := range group {
+		for _, r := range requests {
 			res, err := g.s.applyEvents(ctx, stmts, r, now)
 			if err != nil {
 				return err
@@ -221,25 +254,6 @@ func (g *groupCommitter) commit(group []*ingestRequest) error {
 		}
 		return nil
 	})
-	if err == nil {
-		return nil
-	}
-	if len(group) == 1 {
-		group[0].results, group[0].err = nil, err
-		return err
-	}
-	for _, r := range group {
-		r.results = nil
-		r.err = g.s.inTx(ctx, func(tx *sql.Tx) error {
-			res, err := g.s.applyEvents(ctx, g.s.ingestStmts.in(ctx, tx), r, g.s.now())
-			r.results = res
-			return err
-		})
-		if r.err != nil {
-			r.results = nil
-		}
-	}
-	return err
 }
 
 // The ingest statements. They are the same text for both dialects: SQLite

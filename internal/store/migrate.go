@@ -18,7 +18,9 @@ var migrations embed.FS
 // the database has not seen. Each runs in its own transaction together with
 // its row in schema_migrations, so a crash leaves no half-applied version.
 func migrate(ctx context.Context, db *sql.DB, d dialect) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)`); err != nil {
+	// Created under the same lock as the migrations: two nodes racing on a
+	// fresh PostgreSQL would otherwise both create it and one would fail.
+	if err := applyLocked(ctx, db, d, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	files, err := fs.Glob(migrations, "migrations/"+d.name+"/*.sql")
@@ -65,6 +67,24 @@ func applyMigration(ctx context.Context, db *sql.DB, d dialect, version int64, b
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, version); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// applyLocked runs one statement in a transaction holding the migration lock.
+func applyLocked(ctx context.Context, db *sql.DB, d dialect, stmt string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if d.migrationLock != "" {
+		if _, err := tx.ExecContext(ctx, d.migrationLock); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, stmt); err != nil {
 		return err
 	}
 	return tx.Commit()

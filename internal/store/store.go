@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -40,7 +41,8 @@ type Store struct {
 	ingest  *groupCommitter
 
 	ingestStmts *ingestStatements
-	wal         *walSyncer // SQLite only: fsyncs the WAL after commits
+	wal         *walSyncer            // SQLite only: fsyncs the WAL after commits
+	failed      atomic.Pointer[error] // set by the first failed fsync; no writes after it
 }
 
 // Open connects to the database at addr (a PostgreSQL URL, or an SQLite file
@@ -126,8 +128,12 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// Ping checks that the database answers, for /readyz.
+// Ping checks that the database answers and that the store has not stopped
+// writing after a failed fsync, for /readyz.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.failure(); err != nil {
+		return err
+	}
 	if err := s.w.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}
@@ -145,14 +151,31 @@ func (s *Store) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		return &commitError{err}
 	}
 	return nil
 }
 
+// commitError is a failed COMMIT, whose outcome is unknown: the connection
+// may have dropped after the server committed, or SQLite may have written
+// the transaction and then failed its automatic checkpoint. Such work must
+// never be applied a second time.
+type commitError struct{ err error }
+
+func (e *commitError) Error() string { return "store: commit: " + e.err.Error() }
+func (e *commitError) Unwrap() error { return e.err }
+
+// outcomeUnknown answers requests whose commit failed: the sender retries,
+// and a retry with the same dedup key folds into the same alert.
+var outcomeUnknown = &klaxon.Error{Code: klaxon.EUNAVAILABLE,
+	Message: "the store could not confirm the write; retry with the same dedup key"}
+
 // write runs fn in a write transaction, commits it and makes it durable
 // before returning: what the API answered as done is on disk.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := s.failure(); err != nil {
+		return err
+	}
 	if err := s.inTx(ctx, fn); err != nil {
 		return err
 	}
