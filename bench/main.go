@@ -157,7 +157,7 @@ func run(c config) error {
 	code := codeVersion()
 	fmt.Println("machine:   ", machine)
 	fmt.Println("code:      ", code)
-	fmt.Println("server:     klaxon serve", strings.Join(serverArgs, " "), "— embedded SQLite (WAL, synchronous=FULL), fresh data dir and process per scenario")
+	fmt.Println("server:     klaxon serve", strings.Join(serverArgs, " "), "— embedded SQLite (WAL, fsynced before each answer), fresh data dir and process per scenario")
 	fmt.Println("note:       the per-integration rate limit is OFF (--rate-limit 0): the benchmark is one integration sending at full speed")
 	fmt.Printf("note:       the load generator runs on the same %d CPUs as the server\n", machine.CPUs)
 	fmt.Printf("load:       %s warm-up (not counted) + %s measured per scenario, at most %d requests; %d distinct dedup keys\n",
