@@ -60,15 +60,6 @@ type Alert struct {
 	LastEventAt    time.Time
 }
 
-// AlertNote is a comment a person left on an alert.
-type AlertNote struct {
-	ID        int64
-	AlertID   int64
-	Author    string
-	Body      string
-	CreatedAt time.Time
-}
-
 // MaxNoteLength bounds a note's body.
 const MaxNoteLength = 10000
 

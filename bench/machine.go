@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -95,30 +94,6 @@ func fsType(dir string) string {
 		return "zfs"
 	}
 	return fmt.Sprintf("file system 0x%x", uint64(st.Type))
-}
-
-// serverPID finds the "klaxon serve --data DIR" process. The harness does not
-// expose the child's pid, so this does what `pgrep -f DIR` would: look for the
-// process whose command line holds the (unique, temporary) data dir.
-func serverPID(dataDir string) int {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := bytes.Split(bytes.TrimRight(b, "\x00"), []byte{0})
-		if len(args) < 2 || string(args[1]) != "serve" {
-			continue
-		}
-		for i := 2; i+1 < len(args); i++ {
-			if string(args[i]) == "--data" && string(args[i+1]) == dataDir {
-				pid, _ := strconv.Atoi(filepath.Base(d))
-				return pid
-			}
-		}
-	}
-	return 0
 }
 
 // procMem is a process's resident memory now and at its peak, in KiB.

@@ -319,10 +319,7 @@ func runScenario(c config, s scenario, bin, dataDir string, serverArgs []string)
 		}
 	}()
 	r.StartupMs = float64(startupTime(srv.Output()).Microseconds()) / 1000
-	pid := serverPID(dataDir)
-	if pid == 0 {
-		fmt.Println("warning: could not find the server's pid; no memory or CPU figures")
-	}
+	pid := srv.PID()
 	_, key, err := srv.CreateService(ctx, "bench")
 	if err != nil {
 		return r, err
@@ -359,11 +356,9 @@ func runScenario(c config, s scenario, bin, dataDir string, serverArgs []string)
 	srvCPU0, genCPU0, allCPU0 := procCPU(pid), selfCPU(), cpuBusy()
 	meas := ld.phase(s.concurrency, c.duration, true)
 	srvCPU1, genCPU1, allCPU1 := procCPU(pid), selfCPU(), cpuBusy()
-	if pid != 0 {
-		rss, peak := procMem(pid)
-		r.RSSMB, r.PeakRSSMB = float64(rss)/1024, float64(peak)/1024
-		r.ServerCPU = (srvCPU1 - srvCPU0).Seconds() / meas.elapsed.Seconds()
-	}
+	rss, peak := procMem(pid)
+	r.RSSMB, r.PeakRSSMB = float64(rss)/1024, float64(peak)/1024
+	r.ServerCPU = (srvCPU1 - srvCPU0).Seconds() / meas.elapsed.Seconds()
 	r.GenCPU = (genCPU1 - genCPU0).Seconds() / meas.elapsed.Seconds()
 	r.OtherCPU = max(0, (allCPU1-allCPU0).Seconds()/meas.elapsed.Seconds()-r.ServerCPU-r.GenCPU)
 

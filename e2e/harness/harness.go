@@ -129,6 +129,9 @@ func Start(ctx context.Context, bin string, o Options) (*Server, error) {
 	}
 }
 
+// PID is the server's process id, for reading its memory and CPU from /proc.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Output is everything the process printed so far (stdout and stderr).
 func (s *Server) Output() string { return s.out.String() }
 

@@ -161,8 +161,8 @@ func (s *Server) commitEvents(r *http.Request, in klaxon.Integration, svc klaxon
 		}
 		return nil, s.unavailable(err)
 	}
-	for _, ev := range events {
-		s.metrics.eventsAccepted.WithLabelValues(string(ev.Action)).Inc()
+	for i := range events {
+		s.metrics.acceptedBy[events[i].Action].Inc()
 	}
 	return results, nil
 }

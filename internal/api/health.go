@@ -6,12 +6,17 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/klaxonhq/klaxon"
 )
 
 // metrics are the API's own counters, beside httpx's per-route ones.
 type metrics struct {
 	eventsAccepted *prometheus.CounterVec // by action
 	eventsRejected *prometheus.CounterVec // by error code
+	// acceptedBy holds the accepted counter of each action, looked up once
+	// rather than per event on the hot path.
+	acceptedBy map[klaxon.Action]prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry, store Store) *metrics {
@@ -22,6 +27,10 @@ func newMetrics(reg *prometheus.Registry, store Store) *metrics {
 		eventsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "klaxon_events_rejected_total", Help: "Events refused, by error code.",
 		}, []string{"code"}),
+	}
+	m.acceptedBy = map[klaxon.Action]prometheus.Counter{}
+	for _, a := range []klaxon.Action{klaxon.ActionTrigger, klaxon.ActionAcknowledge, klaxon.ActionResolve} {
+		m.acceptedBy[a] = m.eventsAccepted.WithLabelValues(string(a))
 	}
 	queue := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "klaxon_ingest_queue_events", Help: "Events waiting for group commit.",

@@ -47,7 +47,11 @@ func (s *Store) CreateService(ctx context.Context, actor string, svc *klaxon.Ser
 
 // Service returns one service, or ENOTFOUND.
 func (s *Store) Service(ctx context.Context, id int64) (klaxon.Service, error) {
-	svc, err := scanService(s.r.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
+	return serviceByID(ctx, s.r, id)
+}
+
+func serviceByID(ctx context.Context, q queryRower, id int64) (klaxon.Service, error) {
+	svc, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return svc, klaxon.Errorf(klaxon.ENOTFOUND, "service %d not found", id)
 	}
@@ -81,12 +85,8 @@ func (s *Store) UpdateService(ctx context.Context, actor string, id int64, patch
 	var svc klaxon.Service
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var err error
-		svc, err = scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return klaxon.Errorf(klaxon.ENOTFOUND, "service %d not found", id)
-		}
-		if err != nil {
-			return fmt.Errorf("store: update service %d: %w", id, err)
+		if svc, err = serviceByID(ctx, tx, id); err != nil {
+			return err
 		}
 		changed := map[string]any{}
 		if patch.Name != nil && *patch.Name != svc.Name {
@@ -147,7 +147,7 @@ func (s *Store) CreateIntegration(ctx context.Context, actor string, in *klaxon.
 	in.KeyHash, in.KeyHint = klaxon.HashSecret(key), klaxon.SecretHint(key)
 	in.CreatedAt = s.now()
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := s.serviceInTx(ctx, tx, in.ServiceID); err != nil {
+		if _, err := serviceByID(ctx, tx, in.ServiceID); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO integrations (service_id, name, kind, key_hash, key_hint, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
@@ -160,17 +160,6 @@ func (s *Store) CreateIntegration(ctx context.Context, actor string, in *klaxon.
 		return "", err
 	}
 	return key, nil
-}
-
-func (s *Store) serviceInTx(ctx context.Context, tx *sql.Tx, id int64) (klaxon.Service, error) {
-	svc, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return svc, klaxon.Errorf(klaxon.ENOTFOUND, "service %d not found", id)
-	}
-	if err != nil {
-		return svc, fmt.Errorf("store: service %d: %w", id, err)
-	}
-	return svc, nil
 }
 
 // ListIntegrations returns a service's integrations, oldest first.
