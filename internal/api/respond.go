@@ -1,16 +1,14 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"reflect"
 	"strconv"
-	"strings"
 
 	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/ingest"
 )
 
 // statusFor maps an error code to its HTTP status. It is the one place where
@@ -115,110 +113,15 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 // maxAdminBody bounds the body of every management request.
 const maxAdminBody = 64 << 10
 
-// decodeStrict decodes a management request body into v. Unknown fields are
-// refused (a misspelt field silently ignored is a setting silently lost), and
-// every error names the field.
+// decodeStrict reads a management request body (at most maxAdminBody) and
+// decodes it into v with ingest.DecodeObject: unknown, misspelt or repeated
+// fields are refused, and every error names the field.
 func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 	body, err := readBody(w, r, maxAdminBody)
 	if err != nil {
 		return err
 	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return klaxon.FieldError("body", "is empty; a JSON object is required")
-	}
-	if err := checkKeys(body, v); err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
-		return klaxon.FieldError("body", "has data after the JSON object")
-	}
-	return nil
-}
-
-// checkKeys refuses top-level keys that encoding/json would accept loosely:
-// a key in another case ("NAME") and a key given twice (where the last would
-// silently win).
-func checkKeys(body []byte, v any) error {
-	t := reflect.TypeOf(v)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return nil
-	}
-	known := map[string]bool{}
-	for i := 0; i < t.NumField(); i++ {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
-			known[name] = true
-		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil // not an object: Decode gives the precise error
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		key, _ := tok.(string)
-		if !known[key] {
-			return klaxon.FieldError(key, "is not a known field")
-		}
-		if seen[key] {
-			return klaxon.FieldError(key, "appears more than once")
-		}
-		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return nil
-		}
-	}
-	return nil
-}
-
-// jsonError turns an encoding/json error into an EINVALID naming the field.
-func jsonError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return klaxon.FieldError("body", "must be a JSON object, not %s", typeErr.Value)
-		}
-		return klaxon.FieldError(field, "must be %s, not %s", jsonTypeName(typeErr.Type.Kind().String()), typeErr.Value)
-	case errors.As(err, &syntaxErr):
-		return klaxon.FieldError("body", "is not valid JSON (at byte %d): %v", syntaxErr.Offset, err)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return klaxon.FieldError("body", "is truncated JSON")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return klaxon.FieldError(name, "is not a known field")
-	}
-	return klaxon.FieldError("body", "is not valid: %v", err)
-}
-
-func jsonTypeName(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "true or false"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
-		return "a number"
-	case "slice", "array":
-		return "an array"
-	case "map", "struct", "ptr":
-		return "an object"
-	}
-	return "a " + kind
+	return ingest.DecodeObject(body, v)
 }
 
 // pathID parses the {name} path segment as an id. A malformed id cannot
