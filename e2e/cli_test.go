@@ -30,7 +30,7 @@ func runCLI(t *testing.T, env []string, args ...string) cliResult {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, klaxonBin, args...)
-	cmd.Env = childEnv(env...)
+	cmd.Env = harness.CleanEnv(env...)
 	cmd.Dir = t.TempDir()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -6,7 +6,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -18,12 +17,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -71,9 +66,21 @@ func startServer(t *testing.T, o harness.Options) *harness.Server {
 	if o.Token == "" {
 		o.Token = testToken
 	}
+	s := launch(t, o)
+	if s.URL == "" {
+		t.Fatalf("klaxon exited before listening:\n%s", tail(s.Output(), 8000))
+	}
+	logReady(t, s.Output())
+	return s
+}
+
+// launch starts "klaxon serve" through the harness and returns once it
+// listens or has exited, killing it when the test ends.
+func launch(t *testing.T, o harness.Options) *harness.Server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := harness.Start(ctx, klaxonBin, o)
+	s, err := harness.Launch(ctx, klaxonBin, o)
 	if err != nil {
 		t.Fatalf("start klaxon: %v", err)
 	}
@@ -87,7 +94,6 @@ func startServer(t *testing.T, o harness.Options) *harness.Server {
 			t.Logf("klaxon output (%s):\n%s", s.URL, tail(s.Output(), 8000))
 		}
 	})
-	logReady(t, s.Output())
 	return s
 }
 
@@ -117,19 +123,6 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "…" + s[len(s)-n:]
-}
-
-// childEnv is the test's environment without any KLAXON_* setting (so that
-// a developer's own configuration cannot change what a test sees), plus
-// extra.
-func childEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "KLAXON_") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, extra...)
 }
 
 // newClient is an HTTP client for load: enough idle connections for the
@@ -264,108 +257,4 @@ func freeAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
-}
-
-// proc is a klaxon process started directly (not through the harness), for
-// the tests that need their own working directory or environment.
-type proc struct {
-	cmd  *exec.Cmd
-	out  *lockedBuffer
-	done chan struct{}
-	err  error
-	url  string
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-var listeningOn = regexp.MustCompile(`listening on (http://\S+)`)
-
-// startProc runs the binary with args in dir and env, and returns once it
-// either says where it listens (url set) or exits (done closed), or after
-// 20 s.
-func startProc(t *testing.T, dir string, env []string, args ...string) *proc {
-	t.Helper()
-	p := &proc{cmd: exec.Command(klaxonBin, args...), out: &lockedBuffer{}, done: make(chan struct{})}
-	p.cmd.Dir, p.cmd.Env = dir, env
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Stderr = p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start klaxon: %v", err)
-	}
-	urlCh := make(chan string, 1)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			p.out.Write([]byte(sc.Text() + "\n"))
-			if m := listeningOn.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urlCh <- m[1]:
-				default:
-				}
-			}
-		}
-	}()
-	go func() {
-		<-scanned // all of stdout is in out before done is closed
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Signal(syscall.SIGKILL)
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("klaxon %v output:\n%s", args, tail(p.out.String(), 4000))
-		}
-	})
-	select {
-	case p.url = <-urlCh:
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		t.Fatalf("klaxon %v neither listened nor exited in 20 s:\n%s", args, p.out.String())
-	}
-	return p
-}
-
-// wait waits up to timeout for the process to exit and returns its exit code.
-func (p *proc) wait(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
-		t.Fatalf("klaxon did not exit within %s", timeout)
-	}
-	return p.cmd.ProcessState.ExitCode()
-}
-
-// stop sends SIGTERM and returns the exit code.
-func (p *proc) stop(t *testing.T, timeout time.Duration) int {
-	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	return p.wait(t, timeout)
 }

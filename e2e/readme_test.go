@@ -56,60 +56,61 @@ func TestREADMECommands(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	env := childEnv() // no KLAXON_BOOTSTRAP_TOKEN, no KLAXON_DATA
-	first := startProc(t, dir, env, "serve", "--listen", "127.0.0.1:0")
-	if first.url == "" {
-		t.Fatalf("klaxon serve exited before serving (%v):\n%s", first.err, first.out.String())
+	// A newcomer's start: no KLAXON_* settings, no bootstrap token, no --data.
+	bare := harness.Options{Dir: dir, Bare: true}
+	first := launch(t, bare)
+	if first.URL == "" {
+		t.Fatalf("klaxon serve exited before serving:\n%s", first.Output())
 	}
-	logReady(t, first.out.String())
+	logReady(t, first.Output())
 	if _, err := os.Stat(filepath.Join(dir, "klaxon-data", "klaxon.db")); err != nil {
 		t.Errorf("klaxon serve with no --data did not create ./klaxon-data/klaxon.db in its working directory: %v", err)
 	}
-	m := adminTokenLine.FindStringSubmatch(first.out.String())
+	m := adminTokenLine.FindStringSubmatch(first.Output())
 	if m == nil {
-		t.Fatalf("the first start did not print \"Admin API token (shown once, keep it safe): klx_…\":\n%s", first.out.String())
+		t.Fatalf("the first start did not print \"Admin API token (shown once, keep it safe): klx_…\":\n%s", first.Output())
 	}
 	token := m[1]
-	if code := getStatus(t, first.url+"/api/v1/services", token); code != http.StatusOK {
+	if code := getStatus(t, first.URL+"/api/v1/services", token); code != http.StatusOK {
 		t.Errorf("GET /api/v1/services with the printed admin token: %d, want 200", code)
 	}
-	if code := getStatus(t, first.url+"/api/v1/services", "klx_not_the_token_0000000000"); code != http.StatusUnauthorized {
+	if code := getStatus(t, first.URL+"/api/v1/services", "klx_not_the_token_0000000000"); code != http.StatusUnauthorized {
 		t.Errorf("GET /api/v1/services with a wrong token: %d, want 401", code)
 	}
 
 	// A second process on the same data directory while the first runs.
-	second := startProc(t, dir, env, "serve", "--listen", "127.0.0.1:0")
-	if second.url != "" {
-		t.Errorf("a second klaxon serve on the same data directory started serving at %s", second.url)
+	second := launch(t, bare)
+	if second.URL != "" {
+		t.Errorf("a second klaxon serve on the same data directory started serving at %s", second.URL)
 	}
-	if code := second.wait(t, 10*time.Second); code == 0 {
-		t.Errorf("a second klaxon serve on the same data directory exited 0")
+	if code, err := second.Wait(10 * time.Second); err != nil || code == 0 {
+		t.Errorf("a second klaxon serve on the same data directory: exit code %d (%v), want non-zero", code, err)
 	}
-	if out := second.out.String(); !strings.Contains(out, "in use") {
+	if out := second.Output(); !strings.Contains(out, "in use") {
 		t.Errorf("a second klaxon serve on the same data directory did not say the directory is in use:\n%s", out)
 	}
-	if code := getStatus(t, first.url+"/api/v1/services", token); code != http.StatusOK {
+	if code := getStatus(t, first.URL+"/api/v1/services", token); code != http.StatusOK {
 		t.Errorf("the first server stopped answering after the second was refused: %d", code)
 	}
 
-	if code := first.stop(t, 20*time.Second); code != 0 {
-		t.Errorf("SIGTERM: exit code %d, want 0:\n%s", code, first.out.String())
+	if err := first.Stop(20 * time.Second); err != nil {
+		t.Errorf("SIGTERM: %v, want exit code 0:\n%s", err, first.Output())
 	}
 
 	// The next start on the same directory: no new token, the old one works.
-	again := startProc(t, dir, env, "serve", "--listen", "127.0.0.1:0")
-	if again.url == "" {
-		t.Fatalf("the second start exited before serving (%v):\n%s", again.err, again.out.String())
+	again := launch(t, bare)
+	if again.URL == "" {
+		t.Fatalf("the second start exited before serving:\n%s", again.Output())
 	}
-	logReady(t, again.out.String())
-	if strings.Contains(again.out.String(), "Admin API token") || strings.Contains(again.out.String(), "klx_") {
-		t.Errorf("the second start printed a token again:\n%s", again.out.String())
+	logReady(t, again.Output())
+	if strings.Contains(again.Output(), "Admin API token") || strings.Contains(again.Output(), "klx_") {
+		t.Errorf("the second start printed a token again:\n%s", again.Output())
 	}
-	if code := getStatus(t, again.url+"/api/v1/services", token); code != http.StatusOK {
+	if code := getStatus(t, again.URL+"/api/v1/services", token); code != http.StatusOK {
 		t.Errorf("after a restart, the first start's admin token: %d, want 200", code)
 	}
-	if code := again.stop(t, 20*time.Second); code != 0 {
-		t.Errorf("SIGTERM: exit code %d, want 0", code)
+	if err := again.Stop(20 * time.Second); err != nil {
+		t.Errorf("SIGTERM: %v, want exit code 0", err)
 	}
 }
 

@@ -60,10 +60,27 @@ func Build(dir string) (string, error) {
 
 // Options say how to start the server.
 type Options struct {
-	DataDir string   // required unless Args has --db
+	DataDir string   // --data; none when empty (the binary's default then)
 	Args    []string // extra flags for "klaxon serve"
 	Env     []string // extra environment, KEY=VALUE
 	Token   string   // the bootstrap token; a fixed test token when empty
+	Dir     string   // working directory; the caller's when empty
+	// Bare starts the binary as a newcomer would: no KLAXON_* variable from
+	// the caller's environment and no bootstrap token (Token is ignored).
+	Bare bool
+}
+
+// CleanEnv is the caller's environment without any KLAXON_* variable (so
+// that a developer's own settings cannot change what a test sees), plus
+// extra.
+func CleanEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "KLAXON_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
 }
 
 // Server is a running klaxon serve process.
@@ -78,18 +95,38 @@ type Server struct {
 var listening = regexp.MustCompile(`listening on (http://[^ ]+)`)
 
 // Start runs "klaxon serve" on 127.0.0.1 port 0 and waits until it says
-// where it listens.
+// where it listens; a process that exits first is an error.
 func Start(ctx context.Context, bin string, o Options) (*Server, error) {
-	if o.Token == "" {
-		o.Token = "klx_e2e_bootstrap_token_0123456789"
+	s, err := Launch(ctx, bin, o)
+	if err != nil {
+		return nil, err
 	}
+	if s.URL == "" {
+		return nil, fmt.Errorf("harness: klaxon exited before listening: %v\n%s", s.waitErr, s.Output())
+	}
+	return s, nil
+}
+
+// Launch runs "klaxon serve" on 127.0.0.1 port 0 and returns once it either
+// listens (URL set) or has exited (URL empty; see ExitCode and Output), for
+// tests of starts that must fail.
+func Launch(ctx context.Context, bin string, o Options) (*Server, error) {
 	args := []string{"serve", "--listen", "127.0.0.1:0"}
 	if o.DataDir != "" {
 		args = append(args, "--data", o.DataDir)
 	}
 	args = append(args, o.Args...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(append(os.Environ(), "KLAXON_BOOTSTRAP_TOKEN="+o.Token), o.Env...)
+	cmd.Dir = o.Dir
+	if o.Bare {
+		o.Token = ""
+		cmd.Env = CleanEnv(o.Env...)
+	} else {
+		if o.Token == "" {
+			o.Token = "klx_e2e_bootstrap_token_0123456789"
+		}
+		cmd.Env = append(append(os.Environ(), "KLAXON_BOOTSTRAP_TOKEN="+o.Token), o.Env...)
+	}
 	out := &syncBuffer{}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -101,7 +138,9 @@ func Start(ctx context.Context, bin string, o Options) (*Server, error) {
 	}
 	s := &Server{Token: o.Token, DataDir: o.DataDir, cmd: cmd, out: out, done: make(chan struct{})}
 	urlCh := make(chan string, 1)
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
@@ -114,18 +153,34 @@ func Start(ctx context.Context, bin string, o Options) (*Server, error) {
 			}
 		}
 	}()
-	go func() { s.waitErr = cmd.Wait(); close(s.done) }()
+	go func() {
+		<-scanned // all of stdout is in Output before Done is closed
+		s.waitErr = cmd.Wait()
+		close(s.done)
+	}()
 	select {
 	case s.URL = <-urlCh:
 		return s, nil
 	case <-s.done:
-		return nil, fmt.Errorf("harness: klaxon exited before listening: %v\n%s", s.waitErr, out.String())
+		return s, nil
 	case <-time.After(20 * time.Second):
 		s.Kill()
-		return nil, fmt.Errorf("harness: klaxon did not start in 20s\n%s", out.String())
+		return nil, fmt.Errorf("harness: klaxon neither listened nor exited in 20s\n%s", out.String())
 	case <-ctx.Done():
 		s.Kill()
 		return nil, ctx.Err()
+	}
+}
+
+// Wait waits up to timeout for the process to exit and returns its exit
+// code; a process still running then is killed and reported as an error.
+func (s *Server) Wait(timeout time.Duration) (int, error) {
+	select {
+	case <-s.done:
+		return s.cmd.ProcessState.ExitCode(), nil
+	case <-time.After(timeout):
+		s.Kill()
+		return -1, fmt.Errorf("harness: klaxon did not exit within %s", timeout)
 	}
 }
 
