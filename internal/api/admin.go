@@ -62,16 +62,14 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	// Like creation, revocation cannot reach above the caller's own role:
 	// an admin cannot lock the owner out.
 	caller := principalFrom(r.Context())
-	tokens, err := s.store.ListAPITokens(r.Context())
+	target, err := s.store.APIToken(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	for _, t := range tokens {
-		if t.ID == id && !caller.token.Role.Allows(t.Role) {
-			s.writeError(w, r, klaxon.Errorf(klaxon.EFORBIDDEN, "a token with the %s role cannot revoke a token with the %s role", caller.token.Role, t.Role))
-			return
-		}
+	if !caller.token.Role.Allows(target.Role) {
+		s.writeError(w, r, klaxon.Errorf(klaxon.EFORBIDDEN, "a token with the %s role cannot revoke a token with the %s role", caller.token.Role, target.Role))
+		return
 	}
 	if err := s.store.RevokeAPIToken(r.Context(), caller.actor(), id); err != nil {
 		s.writeError(w, r, err)

@@ -45,6 +45,7 @@ type Store interface {
 	ListChangeEvents(ctx context.Context, serviceID int64, p klaxon.Page) ([]klaxon.ChangeEvent, error)
 
 	CreateAPIToken(ctx context.Context, actor string, t *klaxon.APIToken, secret string) error
+	APIToken(ctx context.Context, id int64) (klaxon.APIToken, error)
 	ListAPITokens(ctx context.Context) ([]klaxon.APIToken, error)
 	RevokeAPIToken(ctx context.Context, actor string, id int64) error
 	ListAudit(ctx context.Context, p klaxon.Page) ([]klaxon.AuditEntry, error)

@@ -95,6 +95,18 @@ func (s *Store) APITokenByHash(ctx context.Context, hash []byte) (klaxon.APIToke
 	return t, nil
 }
 
+// APIToken returns one token (revoked or not), or ENOTFOUND.
+func (s *Store) APIToken(ctx context.Context, id int64) (klaxon.APIToken, error) {
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, klaxon.Errorf(klaxon.ENOTFOUND, "token %d not found", id)
+	}
+	if err != nil {
+		return t, fmt.Errorf("store: token %d: %w", id, err)
+	}
+	return t, nil
+}
+
 // ListAPITokens returns every token (hashes included, for the caller to
 // drop), oldest first.
 func (s *Store) ListAPITokens(ctx context.Context) ([]klaxon.APIToken, error) {

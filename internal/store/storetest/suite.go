@@ -547,6 +547,11 @@ func testTokens(t *testing.T, open Opener) {
 	if err != nil || got.ID != tok.ID || got.Role != klaxon.RoleResponder {
 		t.Fatalf("by hash = %+v %v", got, err)
 	}
+	if byID, err := s.APIToken(ctx, tok.ID); err != nil || byID.Name != "ci" || byID.Role != klaxon.RoleResponder {
+		t.Fatalf("by id = %+v %v", byID, err)
+	}
+	_, err = s.APIToken(ctx, tok.ID+100)
+	wantCode(t, err, klaxon.ENOTFOUND)
 	if err := s.RevokeAPIToken(ctx, "test", tok.ID); err != nil {
 		t.Fatal(err)
 	}
