@@ -123,16 +123,24 @@ func (e *Event) Validate(names FieldNames) error {
 		return FieldError(names.Links, "has %d entries; at most %d are allowed", len(e.Links), MaxLinks)
 	}
 	for i, l := range e.Links {
+		at := names.Links + "[" + itoa(i) + "]."
 		if strings.TrimSpace(l.Href) == "" {
-			return FieldError(names.Links+"["+itoa(i)+"].href", "is required")
+			return FieldError(at+"href", "is required")
+		}
+		if err := checkParts(at, "href", l.Href, "text", l.Text); err != nil {
+			return err
 		}
 	}
 	if len(e.Images) > MaxLinks {
 		return FieldError(names.Images, "has %d entries; at most %d are allowed", len(e.Images), MaxLinks)
 	}
 	for i, im := range e.Images {
+		at := names.Images + "[" + itoa(i) + "]."
 		if strings.TrimSpace(im.Src) == "" {
-			return FieldError(names.Images+"["+itoa(i)+"].src", "is required")
+			return FieldError(at+"src", "is required")
+		}
+		if err := checkParts(at, "src", im.Src, "href", im.Href, "alt", im.Alt); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -184,6 +192,18 @@ func checkText(field, value string, max int) error {
 	}
 	if n := utf8.RuneCountInString(value); n > max {
 		return FieldError(field, "is %d characters long; at most %d are allowed", n, max)
+	}
+	return nil
+}
+
+// checkParts checks the text parts of a link or image (name, value pairs
+// under the prefix at): valid UTF-8 and no NUL. Their length is bounded by
+// the event's size limit.
+func checkParts(at string, parts ...string) error {
+	for i := 0; i+1 < len(parts); i += 2 {
+		if err := checkText(at+parts[i], parts[i+1], MaxEventBytes); err != nil {
+			return err
+		}
 	}
 	return nil
 }

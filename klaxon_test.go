@@ -36,6 +36,8 @@ func TestEventValidate(t *testing.T) {
 		{"too many links", func(e *klaxon.Event) { e.Links = make([]klaxon.Link, klaxon.MaxLinks+1) }, "links"},
 		{"link without href", func(e *klaxon.Event) { e.Links = []klaxon.Link{{Href: "https://a"}, {Text: "x"}} }, "links[1].href"},
 		{"image without src", func(e *klaxon.Event) { e.Images = []klaxon.Image{{Alt: "x"}} }, "images[0].src"},
+		{"NUL in link text", func(e *klaxon.Event) { e.Links = []klaxon.Link{{Href: "https://a", Text: "a\x00"}} }, "links[0].text"},
+		{"invalid UTF-8 in image alt", func(e *klaxon.Event) { e.Images = []klaxon.Image{{Src: "https://i", Alt: "\xff"}} }, "images[0].alt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := good()

@@ -246,8 +246,10 @@ func DecodePagerDuty(body []byte) (routingKey string, ev klaxon.Event, problems 
 		}
 		ev.Links = pdLinks(w.Links, "", "")
 	}
-	if f := eventNUL(&ev, pdFieldNames, "payload.custom_details"); f != "" {
-		r.add("'" + f + "' must not contain NUL characters")
+	// Text fields are checked for NUL by Validate below; custom_details is
+	// raw JSON, where a NUL can only hide as an escape.
+	if hasNULEscape(ev.Details) {
+		r.add("'payload.custom_details' must not contain NUL characters")
 	}
 	if len(r.problems) == 0 {
 		r.validated(ev.Validate(pdFieldNames))

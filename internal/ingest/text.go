@@ -31,37 +31,6 @@ func hasNULEscape(b []byte) bool {
 	return false
 }
 
-// eventNUL returns the name of the first field of ev that holds a NUL, or "".
-func eventNUL(ev *klaxon.Event, names klaxon.FieldNames, details string) string {
-	for _, f := range [...]struct{ name, value string }{
-		{names.Action, string(ev.Action)}, {names.DedupKey, ev.DedupKey},
-		{names.Summary, ev.Summary}, {names.Severity, string(ev.Severity)},
-		{names.Source, ev.Source}, {names.Component, ev.Component},
-		{names.Group, ev.Group}, {names.Class, ev.Class},
-	} {
-		if hasNUL(f.value) {
-			return f.name
-		}
-	}
-	if f := linksNUL(ev.Links, names.Links); f != "" {
-		return f
-	}
-	for i, im := range ev.Images {
-		switch {
-		case hasNUL(im.Src):
-			return indexed(names.Images, i, "src")
-		case hasNUL(im.Href):
-			return indexed(names.Images, i, "href")
-		case hasNUL(im.Alt):
-			return indexed(names.Images, i, "alt")
-		}
-	}
-	if hasNULEscape(ev.Details) {
-		return details
-	}
-	return ""
-}
-
 // linksNUL returns the name of the first link field that holds a NUL, or "".
 func linksNUL(links []klaxon.Link, name string) string {
 	for i, l := range links {
