@@ -98,10 +98,16 @@ func DecodeNativeBatch(body []byte) (events []klaxon.Event, errs []error, err er
 	if c := firstByte(body); c != '[' {
 		return nil, nil, klaxon.FieldError("body", "must be a JSON array of events, not %s", jsonKind(c))
 	}
+	// One walk finds every element; only the count is needed before any
+	// element is decoded.
+	// Spans are kept only up to the limit, so that 8 MiB of "[1,1,1,…" costs
+	// no more memory than a full batch.
+	var spans [][2]int
 	n := 0
-	for it := newArrayIter(body, start); ; n++ {
-		if _, _, ok := it.next(); !ok {
-			break
+	it := newArrayIter(body, start)
+	for from, to, ok := it.next(); ok; from, to, ok = it.next() {
+		if n++; n <= klaxon.MaxBatchEvents {
+			spans = append(spans, [2]int{from, to})
 		}
 	}
 	switch {
@@ -111,9 +117,8 @@ func DecodeNativeBatch(body []byte) (events []klaxon.Event, errs []error, err er
 		return nil, nil, klaxon.FieldError("body", "holds %d events; at most %d are allowed", n, klaxon.MaxBatchEvents)
 	}
 	events, errs = make([]klaxon.Event, n), make([]error, n)
-	it := newArrayIter(body, start)
-	for from, to, ok := it.next(); ok; from, to, ok = it.next() {
-		i := it.n - 1
+	for i, span := range spans {
+		from, to := span[0], span[1]
 		if to-from > klaxon.MaxEventBytes {
 			errs[i] = tooLarge(elementField(i, ""), to-from, klaxon.MaxEventBytes)
 			continue

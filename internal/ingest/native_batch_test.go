@@ -105,3 +105,17 @@ func TestDecodeNativeBatchAtTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// A batch of millions of tiny elements is refused by count without holding
+// a span per element.
+func TestDecodeNativeBatchManyTinyElements(t *testing.T) {
+	body := []byte("[" + strings.Repeat("1,", 2_000_000) + "1]")
+	allocs := testing.AllocsPerRun(1, func() {
+		if _, _, err := DecodeNativeBatch(body); err == nil || !strings.Contains(err.Error(), "2000001 events") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	if allocs > 100 {
+		t.Fatalf("%v allocations for a refused batch", allocs)
+	}
+}
