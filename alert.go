@@ -30,6 +30,9 @@ const (
 	UrgencyLow  Urgency = "low"
 )
 
+// Valid reports whether u is high or low.
+func (u Urgency) Valid() bool { return u == UrgencyHigh || u == UrgencyLow }
+
 // UrgencyFor is the default urgency of a severity: critical and error wake
 // people, warning and info do not.
 func UrgencyFor(s Severity) Urgency {

@@ -38,16 +38,6 @@ func (r Role) rank() int {
 	return 0
 }
 
-// User is a person. This issue only needs the first admin; on-call fields
-// arrive with schedules.
-type User struct {
-	ID        int64
-	Name      string
-	Email     string
-	Role      Role
-	CreatedAt time.Time
-}
-
 // APIToken lets a person or a tool use the admin API with a role. Only the
 // token's hash is stored.
 type APIToken struct {

@@ -44,6 +44,8 @@ type ServicePatch struct {
 	Name        *string
 	Description *string
 	State       *ServiceState
+	// EscalationPolicyID set to 0 detaches the service from its policy.
+	EscalationPolicyID *int64
 }
 
 // IngestResult says what one stored event did.
@@ -54,4 +56,23 @@ type IngestResult struct {
 	AlertID int64
 	// Created is true when a trigger opened a new alert.
 	Created bool
+}
+
+// SchedulePatch holds the fields of a schedule an update may change; nil
+// means unchanged. Layers, when given, replace all layers: a rotation's
+// order is one thing, edited whole.
+type SchedulePatch struct {
+	Name        *string
+	Description *string
+	TimeZone    *string
+	Layers      *[]ScheduleLayer
+}
+
+// PolicyPatch holds the fields of an escalation policy an update may change;
+// nil means unchanged. Steps, when given, replace all steps.
+type PolicyPatch struct {
+	Name        *string
+	Description *string
+	Repeat      *int
+	Steps       *[]EscalationStep
 }

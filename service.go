@@ -26,8 +26,11 @@ type Service struct {
 	Name        string
 	Description string
 	State       ServiceState
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// EscalationPolicyID is the policy a triggered alert walks; 0 for none
+	// (the alert is recorded and shown, and pages nobody).
+	EscalationPolicyID int64
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
 }
 
 // Limits on names and descriptions.

@@ -78,7 +78,7 @@ func main() {
 	flag.IntVar(&c.batchSize, "batch-size", 100, "events per request in the batch scenario")
 	flag.IntVar(&c.distinctKeys, "keys", 10000, "distinct dedup keys cycled over, so that alerts are both created and deduplicated")
 	flag.IntVar(&c.maxQueued, "max-queued-events", 0, "passed to klaxon serve --max-queued-events when > 0 (server default otherwise)")
-	flag.StringVar(&scen, "scenarios", "single,batch", "comma-separated scenarios to run: single, batch")
+	flag.StringVar(&scen, "scenarios", "single,batch,oncall", "comma-separated scenarios to run: single, batch, oncall")
 	flag.StringVar(&c.out, "out", "", "also write the results as JSON to this file")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the load generator (not the server) to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary data dirs and binary")
@@ -96,11 +96,12 @@ func main() {
 
 // report is the whole run, as written by -out.
 type report struct {
-	Date      string       `json:"date"`
-	Machine   machineInfo  `json:"machine"`
-	Code      string       `json:"code"`
-	Config    reportConfig `json:"config"`
-	Scenarios []result     `json:"scenarios"`
+	Date      string        `json:"date"`
+	Machine   machineInfo   `json:"machine"`
+	Code      string        `json:"code"`
+	Config    reportConfig  `json:"config"`
+	Scenarios []result      `json:"scenarios"`
+	OnCall    *oncallResult `json:"oncall,omitempty"`
 }
 
 type reportConfig struct {
@@ -113,7 +114,12 @@ type reportConfig struct {
 
 func run(c config) error {
 	var scens []scenario
+	withOnCall := false
 	for _, name := range c.scenarios {
+		if name == "oncall" {
+			withOnCall = true
+			continue
+		}
 		found := false
 		for _, s := range allScenarios {
 			if s.name == name {
@@ -128,10 +134,10 @@ func run(c config) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("unknown scenario %q (have: single, batch)", name)
+			return fmt.Errorf("unknown scenario %q (have: single, batch, oncall)", name)
 		}
 	}
-	if len(scens) == 0 {
+	if len(scens) == 0 && !withOnCall {
 		return errors.New("no scenario to run")
 	}
 	if c.distinctKeys < 1 || c.batchSize < 1 {
@@ -203,8 +209,18 @@ func run(c config) error {
 		rep.Scenarios = append(rep.Scenarios, r)
 	}
 
-	fmt.Println()
-	printSummary(machine, rep.Scenarios)
+	if len(rep.Scenarios) > 0 {
+		fmt.Println()
+		printSummary(machine, rep.Scenarios)
+	}
+	if withOnCall {
+		r, err := runOnCallBench(200)
+		if err != nil {
+			return fmt.Errorf("oncall: %w", err)
+		}
+		printOnCall(r)
+		rep.OnCall = &r
+	}
 
 	if c.out != "" {
 		b, err := json.MarshalIndent(rep, "", "  ")

@@ -70,28 +70,44 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 	return nil
 }
 
+// apiError is a non-2xx answer. It keeps the field the server named, so
+// that apply can point at the line of a file that holds it.
+type apiError struct {
+	status         string
+	field, message string
+	hint           string
+}
+
+func (e *apiError) Error() string {
+	msg := e.message
+	if e.field != "" {
+		msg = e.field + ": " + msg
+	}
+	return fmt.Sprintf("server answered %s: %s%s", e.status, msg, e.hint)
+}
+
+// ErrorField and ErrorMessage implement apply.FieldError.
+func (e *apiError) ErrorField() string   { return e.field }
+func (e *apiError) ErrorMessage() string { return e.message }
+
 func serverError(resp *http.Response, raw []byte) error {
 	var e struct {
 		Error struct{ Code, Message, Field string } `json:"error"`
 	}
-	msg := strings.TrimSpace(string(raw))
+	out := &apiError{status: resp.Status, message: strings.TrimSpace(string(raw))}
 	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-		msg = e.Error.Message
-		if e.Error.Field != "" {
-			msg = e.Error.Field + ": " + msg
-		}
+		out.message, out.field = e.Error.Message, e.Error.Field
 	}
-	if len(msg) > 500 {
-		msg = msg[:500] + "…"
+	if len(out.message) > 500 {
+		out.message = out.message[:500] + "…"
 	}
-	hint := ""
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
-		hint = " (check --token / KLAXON_TOKEN, or the integration key)"
+		out.hint = " (check --token / KLAXON_TOKEN, or the integration key)"
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		hint = fmt.Sprintf(" (retry after %ss)", resp.Header.Get("Retry-After"))
+		out.hint = fmt.Sprintf(" (retry after %ss)", resp.Header.Get("Retry-After"))
 	}
-	return fmt.Errorf("server answered %s: %s%s", resp.Status, msg, hint)
+	return out
 }
 
 func unwrapURLError(err error) error {
@@ -100,4 +116,9 @@ func unwrapURLError(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// Do implements apply.Client.
+func (c *apiClient) Do(ctx context.Context, method, path string, in, out any) error {
+	return c.do(ctx, method, path, in, out)
 }

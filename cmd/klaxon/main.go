@@ -25,6 +25,12 @@ Usage:
   klaxon alerts [flags]             list alerts
   klaxon ack ID                     acknowledge an alert
   klaxon resolve ID                 resolve an alert
+  klaxon oncall [--schedule NAME] [--at TIME]
+                                    who is on call now (or at TIME)
+  klaxon apply -f FILE|DIR [--dry-run]
+                                    make the server match YAML files (Klaxon as code)
+  klaxon users|teams|schedules|policies|services
+                                    list people and configuration
   klaxon version                    print the version
 
 The client commands read the server from --url or KLAXON_URL (default
@@ -81,6 +87,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return changeAlert(ctx, "acknowledge", rest, stdout, stderr)
 	case "resolve":
 		return changeAlert(ctx, "resolve", rest, stdout, stderr)
+	case "oncall":
+		return oncall(ctx, rest, stdout, stderr)
+	case "apply":
+		return applyFiles(ctx, rest, stdout, stderr)
+	case "users", "teams", "schedules", "policies", "services":
+		return list(ctx, cmd, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "klaxon", version)
 		return nil

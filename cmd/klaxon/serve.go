@@ -25,14 +25,14 @@ import (
 )
 
 type serveConfig struct {
-	dataDir, listen, db   string
-	demo                  bool
-	logLevel              slog.Level
-	ratePerIntegration    float64
-	rateBurst, maxQueued  int
-	shutdownGrace         time.Duration
-	debugListen           string
-	bootstrapToken, email string
+	dataDir, listen, db    string
+	demo                   bool
+	logLevel               slog.Level
+	ratePerIntegration     float64
+	rateBurst, maxQueued   int
+	shutdownGrace          time.Duration
+	debugListen, publicURL string
+	bootstrapToken, email  string
 }
 
 func serveFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -49,6 +49,7 @@ func serveFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.maxQueued, "max-queued-events", envInt("KLAXON_MAX_QUEUED_EVENTS", 50000), "events that may wait for the store before new ones get 503 (env KLAXON_MAX_QUEUED_EVENTS)")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&c.debugListen, "debug-listen", envOr("KLAXON_DEBUG_LISTEN", ""), "address for Go's pprof handlers, off when empty; keep it on loopback (env KLAXON_DEBUG_LISTEN)")
+	fs.StringVar(&c.publicURL, "public-url", envOr("KLAXON_PUBLIC_URL", ""), "the server's URL as people reach it, for calendar feed links; default: the host each request came to (env KLAXON_PUBLIC_URL)")
 	fs.StringVar(&c.email, "admin-email", envOr("KLAXON_ADMIN_EMAIL", "admin@localhost"), "email of the first admin, created on first start")
 	if err := fs.Parse(args); err != nil {
 		return c, flagError(err)
@@ -107,7 +108,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	srv := &http.Server{
 		Handler: api.New(api.Config{Store: st, Logger: log, Registry: reg, Version: version,
-			RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst}),
+			RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst, PublicURL: c.publicURL}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

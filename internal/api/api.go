@@ -49,6 +49,36 @@ type Store interface {
 	ListAPITokens(ctx context.Context) ([]klaxon.APIToken, error)
 	RevokeAPIToken(ctx context.Context, actor string, id int64) error
 	ListAudit(ctx context.Context, p klaxon.Page) ([]klaxon.AuditEntry, error)
+
+	CreateUser(ctx context.Context, actor string, u *klaxon.User) error
+	User(ctx context.Context, id int64) (klaxon.User, error)
+	ListUsers(ctx context.Context, p klaxon.Page) ([]klaxon.User, error)
+	UpdateUser(ctx context.Context, actor string, id int64, patch klaxon.UserPatch) (klaxon.User, error)
+	CreateContactMethod(ctx context.Context, actor string, c *klaxon.ContactMethod) error
+	ListContactMethods(ctx context.Context, userID int64) ([]klaxon.ContactMethod, error)
+	CreateNotificationRule(ctx context.Context, actor string, n *klaxon.NotificationRule) error
+	ListNotificationRules(ctx context.Context, userID int64) ([]klaxon.NotificationRule, error)
+	CreateTeam(ctx context.Context, actor string, t *klaxon.Team) error
+	Team(ctx context.Context, id int64) (klaxon.Team, error)
+	ListTeams(ctx context.Context, p klaxon.Page) ([]klaxon.Team, error)
+	UpdateTeam(ctx context.Context, actor string, id int64, patch klaxon.TeamPatch) (klaxon.Team, error)
+	SetTeamMember(ctx context.Context, actor string, teamID int64, m klaxon.TeamMembership) (klaxon.Team, error)
+	RemoveTeamMember(ctx context.Context, actor string, teamID, userID int64) (klaxon.Team, error)
+
+	CreateSchedule(ctx context.Context, actor string, sc *klaxon.Schedule) error
+	Schedule(ctx context.Context, id int64) (klaxon.Schedule, error)
+	ListSchedules(ctx context.Context, p klaxon.Page) ([]klaxon.Schedule, error)
+	UpdateSchedule(ctx context.Context, actor string, id int64, patch klaxon.SchedulePatch) (klaxon.Schedule, error)
+	CreateOverride(ctx context.Context, actor string, o *klaxon.Override) error
+	Overrides(ctx context.Context, scheduleID int64, from, to time.Time) ([]klaxon.Override, error)
+	SchedulesOfUser(ctx context.Context, userID int64, since time.Time) ([]int64, error)
+	CreateEscalationPolicy(ctx context.Context, actor string, p *klaxon.EscalationPolicy) error
+	EscalationPolicy(ctx context.Context, id int64) (klaxon.EscalationPolicy, error)
+	ListEscalationPolicies(ctx context.Context, p klaxon.Page) ([]klaxon.EscalationPolicy, error)
+	UpdateEscalationPolicy(ctx context.Context, actor string, id int64, patch klaxon.PolicyPatch) (klaxon.EscalationPolicy, error)
+	FeedKey(ctx context.Context) ([]byte, error)
+	FeedGeneration(ctx context.Context, kind klaxon.FeedKind, id int64) (int64, error)
+	RotateFeed(ctx context.Context, actor string, kind klaxon.FeedKind, id int64) (int64, error)
 }
 
 // Config configures a Server.
@@ -63,6 +93,12 @@ type Config struct {
 	RateBurst          int
 	// Version is reported by /healthz.
 	Version string
+	// Clock answers "now" for on-call questions asked without a time; the
+	// system clock when nil.
+	Clock klaxon.Clock
+	// PublicURL is the server's address as people reach it (for calendar
+	// feed URLs); empty means the host each request came to.
+	PublicURL string
 }
 
 // Server is the HTTP API.
@@ -75,6 +111,9 @@ type Server struct {
 	metrics *metrics
 	version string
 	handler http.Handler
+
+	clock     klaxon.Clock
+	publicURL string
 
 	changeSlots chan struct{} // bounds change events waiting for the database
 }
@@ -94,6 +133,9 @@ func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = klaxon.SystemClock{}
+	}
 	s := &Server{
 		store:   cfg.Store,
 		log:     cfg.Logger,
@@ -102,6 +144,9 @@ func New(cfg Config) *Server {
 		limits:  newRateLimits(cfg.RatePerIntegration, cfg.RateBurst),
 		metrics: newMetrics(cfg.Registry, cfg.Store),
 		version: cfg.Version,
+
+		clock:     cfg.Clock,
+		publicURL: cfg.PublicURL,
 
 		changeSlots: make(chan struct{}, 64),
 	}
@@ -122,6 +167,10 @@ func (s *Server) routes() []route {
 	viewer := func(h http.HandlerFunc) http.HandlerFunc { return s.requireRole(klaxon.RoleViewer, h) }
 	responder := func(h http.HandlerFunc) http.HandlerFunc { return s.requireRole(klaxon.RoleResponder, h) }
 	admin := func(h http.HandlerFunc) http.HandlerFunc { return s.requireRole(klaxon.RoleAdmin, h) }
+	// selfOrAdmin: an admin, or a token tied to the user {id} (any role).
+	selfOrAdmin := func(h http.HandlerFunc) http.HandlerFunc {
+		return s.requireRole(klaxon.RoleViewer, s.requireSelfOrAdmin(h))
+	}
 	return []route{
 		// Events in. Authenticated by integration key, not API token.
 		{"POST", "/api/v1/events", s.postEvent},
@@ -143,6 +192,43 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/alerts/{id}/resolve", responder(s.resolveAlert)},
 		{"POST", "/api/v1/alerts/{id}/notes", responder(s.addAlertNote)},
 		{"GET", "/api/v1/change-events", viewer(s.listChangeEvents)},
+
+		{"GET", "/api/v1/users", viewer(s.listUsers)},
+		{"POST", "/api/v1/users", admin(s.createUser)},
+		{"GET", "/api/v1/users/{id}", viewer(s.getUser)},
+		{"PATCH", "/api/v1/users/{id}", admin(s.patchUser)},
+		{"GET", "/api/v1/users/{id}/contact-methods", viewer(s.listContactMethods)},
+		{"POST", "/api/v1/users/{id}/contact-methods", selfOrAdmin(s.createContactMethod)},
+		{"GET", "/api/v1/users/{id}/notification-rules", viewer(s.listNotificationRules)},
+		{"POST", "/api/v1/users/{id}/notification-rules", selfOrAdmin(s.createNotificationRule)},
+		{"GET", "/api/v1/teams", viewer(s.listTeams)},
+		{"POST", "/api/v1/teams", admin(s.createTeam)},
+		{"GET", "/api/v1/teams/{id}", viewer(s.getTeam)},
+		{"PATCH", "/api/v1/teams/{id}", admin(s.patchTeam)},
+		{"POST", "/api/v1/teams/{id}/members", admin(s.addTeamMember)},
+		{"POST", "/api/v1/teams/{id}/members/{user}/remove", admin(s.removeTeamMember)},
+
+		{"GET", "/api/v1/schedules", viewer(s.listSchedules)},
+		{"POST", "/api/v1/schedules", admin(s.createSchedule)},
+		{"GET", "/api/v1/schedules/{id}", viewer(s.getSchedule)},
+		{"PATCH", "/api/v1/schedules/{id}", admin(s.patchSchedule)},
+		{"GET", "/api/v1/schedules/{id}/overrides", viewer(s.listOverrides)},
+		{"POST", "/api/v1/schedules/{id}/overrides", responder(s.createOverride)},
+		{"GET", "/api/v1/schedules/{id}/oncall", viewer(s.scheduleOnCall)},
+		{"GET", "/api/v1/schedules/{id}/shifts", viewer(s.scheduleShifts)},
+		{"GET", "/api/v1/schedules/{id}/gaps", viewer(s.scheduleGaps)},
+		{"POST", "/api/v1/schedules/{id}/rotate-feed", admin(s.rotateFeed(klaxon.FeedSchedule))},
+		{"POST", "/api/v1/users/{id}/rotate-feed", selfOrAdmin(s.rotateFeed(klaxon.FeedUser))},
+		{"GET", "/api/v1/users/{id}/feed", selfOrAdmin(s.userFeedURL)},
+		{"GET", "/api/v1/escalation-policies", viewer(s.listPolicies)},
+		{"POST", "/api/v1/escalation-policies", admin(s.createPolicy)},
+		{"GET", "/api/v1/escalation-policies/{id}", viewer(s.getPolicy)},
+		{"PATCH", "/api/v1/escalation-policies/{id}", admin(s.patchPolicy)},
+		{"GET", "/api/v1/oncall", viewer(s.allOnCall)},
+		// Calendar feeds: authenticated by the token in the URL, for
+		// calendar clients that cannot send a header.
+		{"GET", "/ical/schedules/{id}/{file}", s.scheduleFeed},
+		{"GET", "/ical/users/{id}/{file}", s.userFeed},
 
 		{"GET", "/api/v1/tokens", admin(s.listTokens)},
 		{"POST", "/api/v1/tokens", admin(s.createToken)},

@@ -1,23 +1,32 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/klaxonhq/klaxon"
 )
 
 type createServiceRequest struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
+	Name               string `json:"name"`
+	Description        string `json:"description"`
+	EscalationPolicyID string `json:"escalation_policy_id"`
 }
 
 func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 	var req createServiceRequest
-	if err := decodeStrict(w, r, &req); err != nil {
+	err := decodeStrict(w, r, &req)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	svc := klaxon.Service{Name: req.Name, Description: req.Description, State: klaxon.ServiceActive}
+	if req.EscalationPolicyID != "" {
+		if svc.EscalationPolicyID, err = parseID("escalation_policy_id", req.EscalationPolicyID); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	if err := s.store.CreateService(r.Context(), principalFrom(r.Context()).actor(), &svc); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -57,6 +66,28 @@ type patchServiceRequest struct {
 	Name        *string              `json:"name"`
 	Description *string              `json:"description"`
 	State       *klaxon.ServiceState `json:"state"`
+	// EscalationPolicyID is an id, or null to detach the service from its
+	// policy. json.RawMessage tells null apart from absent.
+	EscalationPolicyID json.RawMessage `json:"escalation_policy_id"`
+}
+
+// policyPatch reads escalation_policy_id from a PATCH body: absent leaves
+// it, null clears it, an id sets it.
+func (req patchServiceRequest) policyPatch() (*int64, error) {
+	raw := req.EscalationPolicyID
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	var none int64
+	if string(raw) == "null" {
+		return &none, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, klaxon.FieldError("escalation_policy_id", "must be an id string such as \"12\", or null")
+	}
+	id, err := parseID("escalation_policy_id", s)
+	return &id, err
 }
 
 func (s *Server) patchService(w http.ResponseWriter, r *http.Request) {
@@ -70,8 +101,13 @@ func (s *Server) patchService(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	policy, err := req.policyPatch()
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	svc, err := s.store.UpdateService(r.Context(), principalFrom(r.Context()).actor(), id,
-		klaxon.ServicePatch{Name: req.Name, Description: req.Description, State: req.State})
+		klaxon.ServicePatch{Name: req.Name, Description: req.Description, State: req.State, EscalationPolicyID: policy})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -16,12 +17,19 @@ type serviceJSON struct {
 	Name        string              `json:"name"`
 	Description string              `json:"description"`
 	State       klaxon.ServiceState `json:"state"`
-	CreatedAt   time.Time           `json:"created_at"`
-	UpdatedAt   time.Time           `json:"updated_at"`
+	// EscalationPolicyID is null when the service pages nobody.
+	EscalationPolicyID *string   `json:"escalation_policy_id"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 func toServiceJSON(s klaxon.Service) serviceJSON {
-	return serviceJSON{ID: s.ID, Name: s.Name, Description: s.Description, State: s.State, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+	out := serviceJSON{ID: s.ID, Name: s.Name, Description: s.Description, State: s.State, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+	if s.EscalationPolicyID != 0 {
+		id := strconv.FormatInt(s.EscalationPolicyID, 10)
+		out.EscalationPolicyID = &id
+	}
+	return out
 }
 
 type integrationJSON struct {

@@ -4,18 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/klaxonhq/klaxon"
 )
 
 // DecodeObject decodes one JSON object into the struct v as strictly as the
-// native event format: every top-level key must be one of v's JSON field
-// names, spelled exactly and given once (encoding/json alone would take
-// "NAME" for "name" and let a repeated key silently win), nothing may follow
-// the object, and every error is an EINVALID naming the field. The
-// management API decodes its request bodies with it, so that a misspelt
-// setting is refused instead of lost.
+// native event format: every key must be one of the JSON field names of the
+// struct that holds it (v, or a struct nested in v), spelled exactly and
+// given once (encoding/json alone would take "NAME" for "name" and let a
+// repeated key silently win), nothing may follow the object, and every error
+// is an EINVALID naming the field. The management API decodes its request
+// bodies with it, so that a misspelt setting is refused instead of lost.
 func DecodeObject(body []byte, v any) error {
 	switch c := firstByte(body); c {
 	case 0:
@@ -43,26 +44,55 @@ func DecodeObject(body []byte, v any) error {
 	return nil
 }
 
-// checkKeys refuses top-level keys that are not v's field names exactly, and
-// keys given twice. A body that is not a well-formed object is left to
-// Decode, which says precisely what is wrong with it.
+// checkKeys refuses keys that are not v's field names exactly, and keys
+// given twice, in the top-level object and in every object nested where v
+// has a struct (a layer in a schedule, a target in a step): encoding/json
+// would take "Users" for "users" there too, and its unknown-field error
+// names no path. A body that is not a well-formed object is left to Decode,
+// which says precisely what is wrong with it.
 func checkKeys(body []byte, v any) error {
-	t := reflect.TypeOf(v)
+	return checkValueKeys(body, reflect.TypeOf(v), "")
+}
+
+// checkValueKeys checks the keys of the JSON value b, which a Go value of
+// type t will hold; path names b in errors. It descends only where t does,
+// so a body nested deeper than its type is not looked into (and no request
+// type is recursive).
+func checkValueKeys(b []byte, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t.Kind() != reflect.Struct {
+	if !hasKeys(t) {
 		return nil
 	}
-	known := map[string]bool{}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil
+	}
+	if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		if tok != json.Delim('[') {
+			return nil
+		}
+		for i := 0; dec.More(); i++ {
+			var elem json.RawMessage
+			if err := dec.Decode(&elem); err != nil {
+				return nil
+			}
+			if err := checkValueKeys(elem, t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if tok != json.Delim('{') {
+		return nil
+	}
+	known := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
-			known[name] = true
+			known[name] = t.Field(i).Type
 		}
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil
 	}
 	seen := map[string]bool{}
 	for dec.More() {
@@ -71,17 +101,43 @@ func checkKeys(body []byte, v any) error {
 			return nil
 		}
 		key, _ := tok.(string)
-		if !known[key] {
-			return klaxon.FieldError(string(appendKey(nil, key)), "is not a known field")
+		at := string(appendKey([]byte(path), key))
+		ft, ok := known[key]
+		if !ok {
+			return klaxon.FieldError(at, "is not a known field")
 		}
 		if seen[key] {
-			return klaxon.FieldError(string(appendKey(nil, key)), "appears more than once")
+			return klaxon.FieldError(at, "appears more than once")
 		}
 		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
 			return nil
+		}
+		if err := checkValueKeys(value, ft, at); err != nil {
+			return err
 		}
 	}
 	return nil
 }
+
+// hasKeys reports whether a value of type t can hold object keys that
+// checkValueKeys checks: a struct, or a slice or array that holds them. A
+// type that decodes itself (time.Time, json.RawMessage) is left to itself.
+func hasKeys(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		return true
+	case reflect.Slice, reflect.Array:
+		return hasKeys(t.Elem())
+	}
+	return false
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()

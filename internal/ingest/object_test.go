@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -12,6 +14,20 @@ type objectTarget struct {
 	Count int     `json:"count"`
 	State *string `json:"state"`
 	Tags  []string
+	Inner *objectInner   `json:"inner"`
+	Items []objectInner  `json:"items"`
+	At    *time.Time     `json:"at"`
+	Raw   []objectRawBag `json:"raw"`
+}
+
+type objectInner struct {
+	Size  int           `json:"size"`
+	Leafs []objectInner `json:"leafs"`
+}
+
+// objectRawBag holds free-form JSON, which is not looked into.
+type objectRawBag struct {
+	Any json.RawMessage `json:"any"`
 }
 
 func TestDecodeObject(t *testing.T) {
@@ -38,6 +54,16 @@ func TestDecodeObject(t *testing.T) {
 		{"wrong type number", `{"count":"5"}`, "count"},
 		{"fraction for int", `{"count":1.5}`, "count"},
 		{"object for string", `{"state":{}}`, "state"},
+		// Objects nested where the struct has structs are checked as
+		// strictly as the top level, and named by their path.
+		{"valid nested", `{"inner":{"size":1,"leafs":[{"size":2}]},"items":[{"size":3},{"leafs":[]}],"at":"2026-03-07T09:00:00Z","raw":[{"any":{"Whatever":1}}]}`, ""},
+		{"null nested", `{"inner":null,"items":null,"raw":[null]}`, ""},
+		{"unknown nested field", `{"inner":{"sise":1}}`, "inner.sise"},
+		{"nested field in another case", `{"items":[{"size":1},{"Size":2}]}`, "items[1].Size"},
+		{"repeated nested field", `{"inner":{"size":1,"size":2}}`, "inner.size"},
+		{"unknown field two deep", `{"items":[{"leafs":[{"size":1},{"x":1}]}]}`, "items[0].leafs[1].x"},
+		{"wrong type nested", `{"items":[{"size":"1"}]}`, "items[0].size"},
+		{"array for nested object", `{"inner":[]}`, "inner"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var v objectTarget

@@ -56,6 +56,13 @@ type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// queryer is a *sql.DB or a *sql.Tx, for reads that run inside or outside a
+// transaction.
+type queryer interface {
+	queryRower
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 func alertByID(ctx context.Context, q queryRower, id int64) (klaxon.Alert, error) {
 	a, err := scanAlert(q.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -25,11 +25,15 @@ func (s *Store) Bootstrap(ctx context.Context, admin *klaxon.User, token string)
 			return err // another node or an earlier start bootstrapped already
 		}
 		admin.CreatedAt = s.now()
+		admin.UpdatedAt = admin.CreatedAt
 		if admin.Role == "" {
 			admin.Role = klaxon.RoleOwner
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, role, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
-			admin.Name, admin.Email, string(admin.Role), toDB(admin.CreatedAt)).Scan(&admin.ID); err != nil {
+		if admin.TimeZone == "" {
+			admin.TimeZone = klaxon.DefaultTimeZone
+		}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO users (name, email, time_zone, role, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			admin.Name, admin.Email, admin.TimeZone, string(admin.Role), toDB(admin.CreatedAt), toDB(admin.UpdatedAt)).Scan(&admin.ID); err != nil {
 			return fmt.Errorf("store: bootstrap admin: %w", err)
 		}
 		t := klaxon.APIToken{Name: "bootstrap", Role: admin.Role, UserID: admin.ID, Hash: klaxon.HashSecret(token), Hint: klaxon.SecretHint(token)}

@@ -9,13 +9,13 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-const serviceColumns = `id, name, description, state, created_at, updated_at`
+const serviceColumns = `id, name, description, state, COALESCE(escalation_policy_id, 0), created_at, updated_at`
 
 func scanService(row interface{ Scan(...any) error }) (klaxon.Service, error) {
 	var svc klaxon.Service
 	var state string
 	var created, updated int64
-	err := row.Scan(&svc.ID, &svc.Name, &svc.Description, &state, &created, &updated)
+	err := row.Scan(&svc.ID, &svc.Name, &svc.Description, &state, &svc.EscalationPolicyID, &created, &updated)
 	svc.State = klaxon.ServiceState(state)
 	svc.CreatedAt, svc.UpdatedAt = fromDB(created), fromDB(updated)
 	return svc, err
@@ -33,8 +33,11 @@ func (s *Store) CreateService(ctx context.Context, actor string, svc *klaxon.Ser
 	svc.CreatedAt = s.now()
 	svc.UpdatedAt = svc.CreatedAt
 	return s.write(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO services (name, description, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			svc.Name, svc.Description, string(svc.State), toDB(svc.CreatedAt), toDB(svc.UpdatedAt)).Scan(&svc.ID)
+		if err := checkPolicyRef(ctx, tx, svc.EscalationPolicyID); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO services (name, description, state, escalation_policy_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			svc.Name, svc.Description, string(svc.State), nullID(svc.EscalationPolicyID), toDB(svc.CreatedAt), toDB(svc.UpdatedAt)).Scan(&svc.ID)
 		if isUniqueViolation(err) {
 			return &klaxon.Error{Code: klaxon.ECONFLICT, Field: "name", Message: fmt.Sprintf("a service named %q already exists", svc.Name)}
 		}
@@ -98,6 +101,12 @@ func (s *Store) UpdateService(ctx context.Context, actor string, id int64, patch
 		if patch.State != nil && *patch.State != svc.State {
 			svc.State, changed["state"] = *patch.State, *patch.State
 		}
+		if patch.EscalationPolicyID != nil && *patch.EscalationPolicyID != svc.EscalationPolicyID {
+			if err := checkPolicyRef(ctx, tx, *patch.EscalationPolicyID); err != nil {
+				return err
+			}
+			svc.EscalationPolicyID, changed["escalation_policy_id"] = *patch.EscalationPolicyID, *patch.EscalationPolicyID
+		}
 		if err := svc.Validate(); err != nil {
 			return err
 		}
@@ -105,8 +114,8 @@ func (s *Store) UpdateService(ctx context.Context, actor string, id int64, patch
 			return nil
 		}
 		svc.UpdatedAt = s.now()
-		_, err = tx.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, state = $3, updated_at = $4 WHERE id = $5`,
-			svc.Name, svc.Description, string(svc.State), toDB(svc.UpdatedAt), id)
+		_, err = tx.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, state = $3, escalation_policy_id = $4, updated_at = $5 WHERE id = $6`,
+			svc.Name, svc.Description, string(svc.State), nullID(svc.EscalationPolicyID), toDB(svc.UpdatedAt), id)
 		if isUniqueViolation(err) {
 			return &klaxon.Error{Code: klaxon.ECONFLICT, Field: "name", Message: fmt.Sprintf("a service named %q already exists", svc.Name)}
 		}
@@ -117,6 +126,18 @@ func (s *Store) UpdateService(ctx context.Context, actor string, id int64, patch
 	})
 	return svc, err
 }
+
+// checkPolicyRef refuses a reference to an escalation policy that does not
+// exist; 0 means none.
+func checkPolicyRef(ctx context.Context, q queryRower, policyID int64) error {
+	if policyID == 0 {
+		return nil
+	}
+	return mustExist(ctx, q, "escalation_policies", policyID, "escalation_policy_id", "escalation policy")
+}
+
+// nullID stores the id 0 ("none") as NULL, so foreign keys hold.
+func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
 
 const integrationColumns = `id, service_id, name, kind, key_hash, key_hint, created_at, rotated_at`
 

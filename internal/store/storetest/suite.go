@@ -37,6 +37,22 @@ func Run(t *testing.T, open Opener) {
 		{"BootstrapOnce", testBootstrap},
 		{"APITokensHashedAndRevoked", testTokens},
 		{"AuditRecordsMutations", testAudit},
+		{"UsersCreateGetListPatch", testUsers},
+		{"UserEmailsUniqueIgnoringCase", testUserEmailsUnique},
+		{"UserReachCountsContactsAndRules", testUserReach},
+		{"TeamsAndMembers", testTeams},
+		{"ContactMethodsValidatedPerType", testContactMethods},
+		{"NotificationRulesOnOwnContactMethods", testNotificationRules},
+		{"PeopleMutationsAudited", testPeopleAudit},
+		{"BootstrapUserHasTimeZone", testBootstrapUser},
+		{"SchedulesCreateGetListPatch", testSchedules},
+		{"ScheduleOverrides", testOverrides},
+		{"ScheduleOverridesConcurrent", testOverridesConcurrent},
+		{"EscalationPolicies", testEscalationPolicies},
+		{"ServiceEscalationPolicy", testServicePolicies},
+		{"CalendarFeeds", testFeeds},
+		{"SchedulesOfUser", testSchedulesOfUser},
+		{"OnCallMutationsAudited", testOnCallAudit},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
