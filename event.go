@@ -86,7 +86,7 @@ func (e *Event) Validate(names FieldNames) error {
 	case "":
 		return FieldError(names.Action, "is required (trigger, acknowledge or resolve)")
 	default:
-		return FieldError(names.Action, "must be trigger, acknowledge or resolve, not %q", truncate(string(e.Action), 40))
+		return FieldError(names.Action, "must be trigger, acknowledge or resolve, not %q", Truncate(string(e.Action), 40))
 	}
 	if err := checkText(names.DedupKey, e.DedupKey, MaxDedupKeyLength); err != nil {
 		return err
@@ -103,10 +103,10 @@ func (e *Event) Validate(names FieldNames) error {
 		case "":
 			return FieldError(names.Severity, "is required for a trigger (critical, error, warning or info)")
 		default:
-			return FieldError(names.Severity, "must be critical, error, warning or info, not %q", truncate(string(e.Severity), 40))
+			return FieldError(names.Severity, "must be critical, error, warning or info, not %q", Truncate(string(e.Severity), 40))
 		}
 	} else if e.Severity != "" && !e.Severity.Valid() {
-		return FieldError(names.Severity, "must be critical, error, warning or info, not %q", truncate(string(e.Severity), 40))
+		return FieldError(names.Severity, "must be critical, error, warning or info, not %q", Truncate(string(e.Severity), 40))
 	}
 	if err := checkText(names.Summary, e.Summary, MaxSummaryLength); err != nil {
 		return err
@@ -208,9 +208,15 @@ func checkParts(at string, parts ...string) error {
 	return nil
 }
 
-func truncate(s string, n int) string {
+// Truncate shortens text quoted back in an error message to about n bytes,
+// cutting between characters, so that an error never echoes a whole
+// oversized value.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

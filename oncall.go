@@ -13,8 +13,11 @@ type Schedule struct {
 	Description string
 	TimeZone    string
 	Layers      []ScheduleLayer
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// FeedGeneration counts rotations of the schedule's calendar feed URL;
+	// the URL of an earlier generation no longer works.
+	FeedGeneration int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // ScheduleLayer is one rotation. Where several layers have someone, the

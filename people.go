@@ -42,7 +42,7 @@ func (u *User) Validate() error {
 		return err
 	}
 	if !u.Role.Valid() {
-		return FieldError("role", "must be owner, admin, responder or viewer, not %q", truncate(string(u.Role), 40))
+		return FieldError("role", "must be owner, admin, responder or viewer, not %q", Truncate(string(u.Role), 40))
 	}
 	return nil
 }
@@ -159,7 +159,7 @@ func (m TeamMembership) validate(at string) error {
 		return FieldError(at+"user_id", "is required")
 	}
 	if !m.Role.Valid() {
-		return FieldError(at+"role", "must be member or manager, not %q", truncate(string(m.Role), 40))
+		return FieldError(at+"role", "must be member or manager, not %q", Truncate(string(m.Role), 40))
 	}
 	return nil
 }
@@ -221,7 +221,7 @@ func (c *ContactMethod) Validate() error {
 		return FieldError("type", "is required (email, sms, voice, push, chat or webhook)")
 	}
 	if !c.Type.Valid() {
-		return FieldError("type", "must be email, sms, voice, push, chat or webhook, not %q", truncate(string(c.Type), 40))
+		return FieldError("type", "must be email, sms, voice, push, chat or webhook, not %q", Truncate(string(c.Type), 40))
 	}
 	if err := ValidateName("name", c.Name); err != nil {
 		return err
@@ -268,7 +268,7 @@ func (n *NotificationRule) Validate() error {
 		return FieldError("urgency", "is required (high or low)")
 	}
 	if !n.Urgency.Valid() {
-		return FieldError("urgency", "must be high or low, not %q", truncate(string(n.Urgency), 40))
+		return FieldError("urgency", "must be high or low, not %q", Truncate(string(n.Urgency), 40))
 	}
 	return nil
 }
@@ -285,7 +285,7 @@ func ValidateEmail(field, s string) error {
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
-		return FieldError(field, "must be a bare email address such as ada@example.com, not %q", truncate(s, 64))
+		return FieldError(field, "must be a bare email address such as ada@example.com, not %q", Truncate(s, 64))
 	}
 	return nil
 }
@@ -300,7 +300,7 @@ func ValidatePhone(field, s string) error {
 		ok = digits[i] >= '0' && digits[i] <= '9'
 	}
 	if !ok {
-		return FieldError(field, "must be an E.164 phone number: + and 8 to 15 digits, the first not 0, such as +14155550123; not %q", truncate(s, 40))
+		return FieldError(field, "must be an E.164 phone number: + and 8 to 15 digits, the first not 0, such as +14155550123; not %q", Truncate(s, 40))
 	}
 	return nil
 }
@@ -315,7 +315,7 @@ func ValidateURL(field, s string) error {
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Hostname() == "" {
-		return FieldError(field, "must be an http or https URL with a host, such as https://hooks.example.com/klaxon; not %q", truncate(s, 64))
+		return FieldError(field, "must be an http or https URL with a host, such as https://hooks.example.com/klaxon; not %q", Truncate(s, 64))
 	}
 	return nil
 }
@@ -327,10 +327,10 @@ func ValidateTimeZone(field, s string) error {
 		return FieldError(field, "is required: an IANA time zone such as Europe/Berlin or UTC")
 	}
 	if s == "Local" || len(s) > 64 {
-		return FieldError(field, "must be an IANA time zone such as Europe/Berlin or UTC, not %q", truncate(s, 40))
+		return FieldError(field, "must be an IANA time zone such as Europe/Berlin or UTC, not %q", Truncate(s, 40))
 	}
 	if _, err := time.LoadLocation(s); err != nil {
-		return FieldError(field, "must be an IANA time zone such as Europe/Berlin or UTC, not %q", truncate(s, 40))
+		return FieldError(field, "must be an IANA time zone such as Europe/Berlin or UTC, not %q", Truncate(s, 40))
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func (s *Service) Validate() error {
 		return err
 	}
 	if !s.State.Valid() {
-		return FieldError("state", "must be active or deprecated, not %q", truncate(string(s.State), 40))
+		return FieldError("state", "must be active or deprecated, not %q", Truncate(string(s.State), 40))
 	}
 	return nil
 }

@@ -44,13 +44,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		Tokens []tokenJSON `json:"tokens"`
-	}{Tokens: make([]tokenJSON, 0, len(list))}
-	for _, t := range list {
-		out.Tokens = append(out.Tokens, toTokenJSON(t, ""))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": mapJSON(list, func(t klaxon.APIToken) tokenJSON { return toTokenJSON(t, "") })})
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/httpx"
+	"github.com/klaxonhq/klaxon/internal/schedule"
 )
 
 // Store is what the API needs from the database.
@@ -112,8 +114,10 @@ type Server struct {
 	version string
 	handler http.Handler
 
-	clock     klaxon.Clock
-	publicURL string
+	clock        klaxon.Clock
+	publicURL    string
+	feedKeyCache atomic.Pointer[[]byte] // the store's feed key, once read
+	zones        schedule.Zones         // parsed time zones: loading one costs ~5 µs per schedule
 
 	changeSlots chan struct{} // bounds change events waiting for the database
 }

@@ -32,13 +32,24 @@ func feedRange(now time.Time) (from, to time.Time) {
 
 var feedPaths = map[klaxon.FeedKind]string{klaxon.FeedSchedule: "/ical/schedules/", klaxon.FeedUser: "/ical/users/"}
 
-// feedToken is the token in a feed's URL: 128 bits of the HMAC, as hex.
-func (s *Server) feedToken(r *http.Request, kind klaxon.FeedKind, id int64) (string, error) {
+// feedKey returns the store's feed key, read once: it never changes, and a
+// list of schedules would otherwise read it once per schedule.
+func (s *Server) feedKey(r *http.Request) ([]byte, error) {
+	if key := s.feedKeyCache.Load(); key != nil {
+		return *key, nil
+	}
 	key, err := s.store.FeedKey(r.Context())
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	gen, err := s.store.FeedGeneration(r.Context(), kind, id)
+	s.feedKeyCache.Store(&key)
+	return key, nil
+}
+
+// feedToken is the token in the URL of a feed's generation gen: 128 bits
+// of the HMAC, as hex.
+func (s *Server) feedToken(r *http.Request, kind klaxon.FeedKind, id, gen int64) (string, error) {
+	key, err := s.feedKey(r)
 	if err != nil {
 		return "", err
 	}
@@ -47,10 +58,19 @@ func (s *Server) feedToken(r *http.Request, kind klaxon.FeedKind, id int64) (str
 	return hex.EncodeToString(mac.Sum(nil)[:16]), nil
 }
 
+// currentFeedURL is the URL of a feed's current generation.
+func (s *Server) currentFeedURL(r *http.Request, kind klaxon.FeedKind, id int64) (string, error) {
+	gen, err := s.store.FeedGeneration(r.Context(), kind, id)
+	if err != nil {
+		return "", err
+	}
+	return s.feedURL(r, kind, id, gen)
+}
+
 // feedURL is the absolute URL of a feed: on the configured public URL, or
 // else on the host the request came to.
-func (s *Server) feedURL(r *http.Request, kind klaxon.FeedKind, id int64) (string, error) {
-	token, err := s.feedToken(r, kind, id)
+func (s *Server) feedURL(r *http.Request, kind klaxon.FeedKind, id, gen int64) (string, error) {
+	token, err := s.feedToken(r, kind, id, gen)
 	if err != nil {
 		return "", err
 	}
@@ -79,10 +99,14 @@ func (s *Server) checkFeed(r *http.Request, kind klaxon.FeedKind) (int64, error)
 	if !ok {
 		return 0, notFound
 	}
-	want, err := s.feedToken(r, kind, id)
+	gen, err := s.store.FeedGeneration(r.Context(), kind, id)
 	if klaxon.ErrorCodeOf(err) == klaxon.ENOTFOUND {
 		return 0, notFound
 	}
+	if err != nil {
+		return 0, err
+	}
+	want, err := s.feedToken(r, kind, id, gen)
 	if err != nil {
 		return 0, err
 	}
@@ -105,7 +129,7 @@ func (s *Server) scheduleFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	from, to := feedRange(now)
-	compiled, err := s.compiled(r, sc, from, to)
+	compiled, err := s.compiled(r.Context(), sc, from, to)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -151,7 +175,7 @@ func (s *Server) userFeed(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, err)
 			return
 		}
-		compiled, err := s.compiled(r, sc, from, to)
+		compiled, err := s.compiled(r.Context(), sc, from, to)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -198,11 +222,12 @@ func (s *Server) rotateFeed(kind klaxon.FeedKind) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		if _, err := s.store.RotateFeed(r.Context(), principalFrom(r.Context()).actor(), kind, id); err != nil {
+		gen, err := s.store.RotateFeed(r.Context(), principalFrom(r.Context()).actor(), kind, id)
+		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		url, err := s.feedURL(r, kind, id)
+		url, err := s.feedURL(r, kind, id, gen)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -219,7 +244,7 @@ func (s *Server) userFeedURL(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	url, err := s.feedURL(r, klaxon.FeedUser, id)
+	url, err := s.currentFeedURL(r, klaxon.FeedUser, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

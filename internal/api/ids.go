@@ -15,14 +15,7 @@ func parseID(field, raw string) (int64, error) {
 	}
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, klaxon.FieldError(field, "must be an id such as \"12\", not %q", truncateForError(raw))
+		return 0, klaxon.FieldError(field, "must be an id such as \"12\", not %q", klaxon.Truncate(raw, 40))
 	}
 	return id, nil
-}
-
-func truncateForError(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/internal/schedule"
 )
 
 // The answer of GET /api/v1/oncall has PagerDuty's /oncalls shape: one entry
@@ -138,11 +137,7 @@ func (o *oncallResolver) schedule(id int64) (scheduleAt, error) {
 	if err != nil {
 		return scheduleAt{}, err
 	}
-	overrides, err := o.s.store.Overrides(o.ctx, id, o.at, o.at.Add(time.Microsecond))
-	if err != nil {
-		return scheduleAt{}, err
-	}
-	compiled, err := schedule.Compile(sc, overrides)
+	compiled, err := o.s.compiled(o.ctx, sc, o.at, o.at.Add(time.Microsecond))
 	if err != nil {
 		return scheduleAt{}, err
 	}

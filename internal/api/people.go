@@ -247,13 +247,7 @@ func (s *Server) listContactMethods(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		ContactMethods []contactMethodJSON `json:"contact_methods"`
-	}{ContactMethods: make([]contactMethodJSON, 0, len(list))}
-	for _, c := range list {
-		out.ContactMethods = append(out.ContactMethods, toContactMethodJSON(c))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, map[string]any{"contact_methods": mapJSON(list, toContactMethodJSON)})
 }
 
 type createNotificationRuleRequest struct {
@@ -271,10 +265,7 @@ func (req createNotificationRuleRequest) delay() (int, error) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil {
-		if len(raw) > 40 {
-			raw = raw[:40] + "…"
-		}
-		return 0, klaxon.FieldError("delay_minutes", "must be a whole number of minutes from 0 to %d, not %s", klaxon.MaxRuleDelayMinutes, raw)
+		return 0, klaxon.FieldError("delay_minutes", "must be a whole number of minutes from 0 to %d, not %s", klaxon.MaxRuleDelayMinutes, klaxon.Truncate(raw, 40))
 	}
 	return n, nil
 }
@@ -323,11 +314,5 @@ func (s *Server) listNotificationRules(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		NotificationRules []notificationRuleJSON `json:"notification_rules"`
-	}{NotificationRules: make([]notificationRuleJSON, 0, len(list))}
-	for _, n := range list {
-		out.NotificationRules = append(out.NotificationRules, toNotificationRuleJSON(n))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, map[string]any{"notification_rules": mapJSON(list, toNotificationRuleJSON)})
 }

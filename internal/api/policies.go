@@ -50,7 +50,7 @@ func fromStepsJSON(in []stepJSON) ([]klaxon.EscalationStep, error) {
 		for j, tj := range sj.Targets {
 			if !tj.Type.Valid() {
 				return nil, klaxon.FieldError(fmt.Sprintf("steps[%d].targets[%d].type", i, j),
-					"must be user, schedule or team, not %q", truncateForError(string(tj.Type)))
+					"must be user, schedule or team, not %q", klaxon.Truncate(string(tj.Type), 40))
 			}
 			id, err := parseID(fmt.Sprintf("steps[%d].targets[%d].id", i, j), tj.ID)
 			if err != nil {

@@ -159,13 +159,19 @@ func pageFrom(r *http.Request) (klaxon.Page, error) {
 // writePage answers one page of a list: {"<name>": [...], "next_cursor"},
 // the cursor present only when the page was full (so more may follow).
 func writePage[T, J any](w http.ResponseWriter, p klaxon.Page, name string, items []T, id func(T) int64, toJSON func(T) J) {
-	out := make([]J, 0, len(items))
-	for _, it := range items {
-		out = append(out, toJSON(it))
-	}
-	answer := map[string]any{name: out}
+	answer := map[string]any{name: mapJSON(items, toJSON)}
 	if n := len(items); n > 0 && n >= p.Normalized().Limit {
 		answer["next_cursor"] = strconv.FormatInt(id(items[n-1]), 10)
 	}
 	writeJSON(w, http.StatusOK, answer)
+}
+
+// mapJSON converts items to their wire form. The result is never nil, so an
+// empty list is [] on the wire, not null.
+func mapJSON[T, J any](items []T, toJSON func(T) J) []J {
+	out := make([]J, 0, len(items))
+	for _, it := range items {
+		out = append(out, toJSON(it))
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -111,7 +112,7 @@ func (s *Server) createSchedule(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeSchedule(w http.ResponseWriter, r *http.Request, status int, sc klaxon.Schedule) {
-	url, err := s.feedURL(r, klaxon.FeedSchedule, sc.ID)
+	url, err := s.feedURL(r, klaxon.FeedSchedule, sc.ID, sc.FeedGeneration)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -132,7 +133,7 @@ func (s *Server) listSchedules(w http.ResponseWriter, r *http.Request) {
 	}
 	urls := make(map[int64]string, len(list))
 	for _, sc := range list {
-		if urls[sc.ID], err = s.feedURL(r, klaxon.FeedSchedule, sc.ID); err != nil {
+		if urls[sc.ID], err = s.feedURL(r, klaxon.FeedSchedule, sc.ID, sc.FeedGeneration); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -266,21 +267,17 @@ func (s *Server) listOverrides(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]overrideJSON, 0, len(list))
-	for _, o := range list {
-		out = append(out, toOverrideJSON(o))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"overrides": out})
+	writeJSON(w, http.StatusOK, map[string]any{"overrides": mapJSON(list, toOverrideJSON)})
 }
 
 // compiled loads what a schedule needs to answer for [from, to): its layers
 // and the overrides that overlap the range.
-func (s *Server) compiled(r *http.Request, sc klaxon.Schedule, from, to time.Time) (*schedule.Schedule, error) {
-	overrides, err := s.store.Overrides(r.Context(), sc.ID, from, to)
+func (s *Server) compiled(ctx context.Context, sc klaxon.Schedule, from, to time.Time) (*schedule.Schedule, error) {
+	overrides, err := s.store.Overrides(ctx, sc.ID, from, to)
 	if err != nil {
 		return nil, err
 	}
-	return schedule.Compile(sc, overrides)
+	return s.zones.Compile(sc, overrides)
 }
 
 type oncallUserJSON struct {
@@ -302,7 +299,7 @@ func (s *Server) scheduleOnCall(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	compiled, err := s.compiled(r, sc, at, at.Add(time.Microsecond))
+	compiled, err := s.compiled(r.Context(), sc, at, at.Add(time.Microsecond))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -331,29 +328,22 @@ type intervalJSON struct {
 }
 
 func (s *Server) scheduleShifts(w http.ResponseWriter, r *http.Request) {
-	sc, ok := s.scheduleFromPath(w, r)
-	if !ok {
-		return
-	}
-	from, to, err := timeRange(r, true)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	compiled, err := s.compiled(r, sc, from, to)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	shifts := compiled.Shifts(from, to)
-	out := make([]shiftJSON, 0, len(shifts))
-	for _, sh := range shifts {
-		out = append(out, shiftJSON{UserID: sh.UserID, Start: sh.Start, End: sh.End})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"schedule_id": fmt.Sprint(sc.ID), "from": from, "to": to, "shifts": out})
+	s.answerRange(w, r, "shifts", func(c *schedule.Schedule, from, to time.Time) any {
+		return mapJSON(c.Shifts(from, to), func(sh schedule.Shift) shiftJSON {
+			return shiftJSON{UserID: sh.UserID, Start: sh.Start, End: sh.End}
+		})
+	})
 }
 
 func (s *Server) scheduleGaps(w http.ResponseWriter, r *http.Request) {
+	s.answerRange(w, r, "gaps", func(c *schedule.Schedule, from, to time.Time) any {
+		return mapJSON(c.Gaps(from, to), func(g schedule.Interval) intervalJSON { return intervalJSON{Start: g.Start, End: g.End} })
+	})
+}
+
+// answerRange answers a question about one schedule over ?from=&to=:
+// {"schedule_id","from","to",name: answer(…)}.
+func (s *Server) answerRange(w http.ResponseWriter, r *http.Request, name string, answer func(c *schedule.Schedule, from, to time.Time) any) {
 	sc, ok := s.scheduleFromPath(w, r)
 	if !ok {
 		return
@@ -363,17 +353,12 @@ func (s *Server) scheduleGaps(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	compiled, err := s.compiled(r, sc, from, to)
+	compiled, err := s.compiled(r.Context(), sc, from, to)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	gaps := compiled.Gaps(from, to)
-	out := make([]intervalJSON, 0, len(gaps))
-	for _, g := range gaps {
-		out = append(out, intervalJSON{Start: g.Start, End: g.End})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"schedule_id": fmt.Sprint(sc.ID), "from": from, "to": to, "gaps": out})
+	writeJSON(w, http.StatusOK, map[string]any{"schedule_id": fmt.Sprint(sc.ID), "from": from, "to": to, name: answer(compiled, from, to)})
 }
 
 // maxQueryRange bounds the range of one shifts or gaps query, so that one
@@ -425,7 +410,7 @@ func parseInstant(field, raw string) (time.Time, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, raw)
 	if err != nil {
-		return t, klaxon.FieldError(field, "must be an RFC 3339 time such as 2026-03-07T09:00:00Z, not %q", truncateForError(raw))
+		return t, klaxon.FieldError(field, "must be an RFC 3339 time such as 2026-03-07T09:00:00Z, not %q", klaxon.Truncate(raw, 40))
 	}
 	return t.UTC(), nil
 }

@@ -159,13 +159,7 @@ func (s *Server) listIntegrations(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		Integrations []integrationJSON `json:"integrations"`
-	}{Integrations: make([]integrationJSON, 0, len(list))}
-	for _, in := range list {
-		out.Integrations = append(out.Integrations, toIntegrationJSON(in, ""))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, map[string]any{"integrations": mapJSON(list, func(in klaxon.Integration) integrationJSON { return toIntegrationJSON(in, "") })})
 }
 
 // rotateIntegration replaces an integration's key. The old key stops

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/klaxonhq/klaxon"
 )
 
 // decode fills v (a pointer to a struct) from a YAML mapping node, strictly:
@@ -82,11 +84,11 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) error {
 		return nil
 	case reflect.Int:
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-			return d.fail(n, path, "must be a whole number, not %q", short(n.Value))
+			return d.fail(n, path, "must be a whole number, not %q", klaxon.Truncate(n.Value, 40))
 		}
 		i, err := strconv.Atoi(strings.ReplaceAll(n.Value, "_", ""))
 		if err != nil {
-			return d.fail(n, path, "must be a whole number, not %q", short(n.Value))
+			return d.fail(n, path, "must be a whole number, not %q", klaxon.Truncate(n.Value, 40))
 		}
 		v.SetInt(int64(i))
 		return nil
@@ -130,13 +132,6 @@ func joinPath(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-func short(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
 }
 
 // lineOf finds the line of path, or of its nearest recorded parent, so that

@@ -86,21 +86,7 @@ func restrictionsJSON(rs []klaxon.Restriction) []restriction {
 	return out
 }
 
-// mustExist answers a reference to a missing object as a 400 naming the
-// field that holds the reference.
-func mustExist(ctx context.Context, q queryRower, table string, id int64, field, what string) error {
-	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = $1`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return klaxon.FieldError(field, "%s %d does not exist", what, id)
-	}
-	if err != nil {
-		return fmt.Errorf("store: look up %s %d: %w", what, id, err)
-	}
-	return nil
-}
-
-const scheduleColumns = `id, name, description, time_zone, created_at, updated_at`
+const scheduleColumns = `id, name, description, time_zone, feed_generation, created_at, updated_at`
 
 // Schedule returns one schedule with its layers, or ENOTFOUND.
 func (s *Store) Schedule(ctx context.Context, id int64) (klaxon.Schedule, error) {
@@ -122,7 +108,7 @@ func scheduleByID(ctx context.Context, q queryer, id int64) (klaxon.Schedule, er
 func scanSchedule(row interface{ Scan(...any) error }) (klaxon.Schedule, error) {
 	var sc klaxon.Schedule
 	var created, updated int64
-	err := row.Scan(&sc.ID, &sc.Name, &sc.Description, &sc.TimeZone, &created, &updated)
+	err := row.Scan(&sc.ID, &sc.Name, &sc.Description, &sc.TimeZone, &sc.FeedGeneration, &created, &updated)
 	sc.CreatedAt, sc.UpdatedAt = fromDB(created), fromDB(updated)
 	return sc, err
 }

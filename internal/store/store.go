@@ -217,6 +217,20 @@ func toNullDB(t *time.Time) sql.NullInt64 {
 // that a value written and read back compares equal.
 func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
 
+// mustExist answers a reference to a missing object as a 400 naming the
+// field that holds the reference.
+func mustExist(ctx context.Context, q queryRower, table string, id int64, field, what string) error {
+	var one int
+	err := q.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = $1`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return klaxon.FieldError(field, "%s %d does not exist", what, id)
+	}
+	if err != nil {
+		return fmt.Errorf("store: look up %s %d: %w", what, id, err)
+	}
+	return nil
+}
+
 // audit writes one audit entry in tx.
 func (s *Store) audit(ctx context.Context, tx *sql.Tx, actor, action, objectType string, objectID int64, detail string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor, action, object_type, object_id, detail) VALUES ($1, $2, $3, $4, $5, $6)`,

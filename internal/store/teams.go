@@ -46,7 +46,7 @@ func (s *Store) CreateTeam(ctx context.Context, actor string, t *klaxon.Team) er
 			return fmt.Errorf("store: create team: %w", err)
 		}
 		for i, m := range t.Members {
-			if err := userRef(ctx, tx, m.UserID, fmt.Sprintf("members[%d].user_id", i)); err != nil {
+			if err := mustExist(ctx, tx, "users", m.UserID, fmt.Sprintf("members[%d].user_id", i), "user"); err != nil {
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO team_members (team_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)`,
@@ -181,7 +181,7 @@ func (s *Store) SetTeamMember(ctx context.Context, actor string, teamID int64, m
 		if _, err := teamByID(ctx, tx, teamID); err != nil {
 			return err
 		}
-		if err := userRef(ctx, tx, m.UserID, "user_id"); err != nil {
+		if err := mustExist(ctx, tx, "users", m.UserID, "user_id", "user"); err != nil {
 			return err
 		}
 		var was string

@@ -76,20 +76,6 @@ func userByID(ctx context.Context, q queryRower, id int64) (klaxon.User, error) 
 	return u, nil
 }
 
-// userRef refuses a reference, in the request field named, to a user that
-// does not exist.
-func userRef(ctx context.Context, q queryRower, id int64, field string) error {
-	var one int
-	err := q.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1`, id).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return klaxon.FieldError(field, "user %d does not exist", id)
-	}
-	if err != nil {
-		return fmt.Errorf("store: look up user %d: %w", id, err)
-	}
-	return nil
-}
-
 // ListUsers returns users with their Reach, newest first.
 func (s *Store) ListUsers(ctx context.Context, p klaxon.Page) ([]klaxon.User, error) {
 	p = p.Normalized()
