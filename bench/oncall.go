@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -58,7 +57,7 @@ func runOnCallBench(rounds int) (oncallResult, error) {
 		compiled[i] = c
 	}
 	at := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	var took []time.Duration
+	var took hist
 	onCall := 0
 	for r := 0; r < rounds; r++ {
 		at = at.Add(37 * time.Minute) // a different instant every round
@@ -68,28 +67,22 @@ func runOnCallBench(rounds int) (oncallResult, error) {
 				onCall++
 			}
 		}
-		took = append(took, time.Since(start))
+		took.add(time.Since(start))
 	}
 	if onCall == 0 {
 		return oncallResult{}, fmt.Errorf("nobody was ever on call: the benchmark schedules are wrong")
 	}
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	var yearTook []time.Duration
+	var yearTook hist
 	shifts := 0
 	for r := 0; r < 20; r++ {
 		start := time.Now()
 		shifts = len(compiled[r].Shifts(from, from.AddDate(1, 0, 0)))
-		yearTook = append(yearTook, time.Since(start))
+		yearTook.add(time.Since(start))
 	}
 	return oncallResult{Schedules: n, Layers: 3, Rounds: rounds,
-		OnCallP50Ms: ms(quantile(took, 0.5)), OnCallP99Ms: ms(quantile(took, 0.99)), OnCallTargetMs: 10,
-		YearShifts: shifts, YearShiftsMs: ms(quantile(yearTook, 0.5))}, nil
-}
-
-func quantile(d []time.Duration, q float64) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[int(q*float64(len(s)-1))]
+		OnCallP50Ms: ms(took.quantile(0.5)), OnCallP99Ms: ms(took.quantile(0.99)), OnCallTargetMs: 10,
+		YearShifts: shifts, YearShiftsMs: ms(yearTook.quantile(0.5))}, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

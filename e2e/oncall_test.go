@@ -77,6 +77,21 @@ func onCallAsCode(t *testing.T, srv *harness.Server) {
 		t.Errorf("a bad rotation unit is not reported with file, line and field: %s", r)
 	}
 
+	for _, bad := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"oncall", "--at", "yesterday"}, 2, "--at must be an RFC 3339 time"},
+		{[]string{"oncall", "--schedule", "No such schedule"}, 1, `no schedule named "No such schedule"`},
+		{[]string{"apply"}, 2, "apply needs -f"},
+		{[]string{"apply", "-f", filepath.Join(t.TempDir(), "missing.yaml")}, 1, "missing.yaml"},
+	} {
+		if r := runCLI(t, env, bad.args...); r.code != bad.code || !strings.Contains(r.stderr, bad.want) {
+			t.Errorf("klaxon %q: want exit %d and %q, got %s", bad.args, bad.code, bad.want, r)
+		}
+	}
+
 	// 2026-11-24 is a Tuesday. At 10:00 London time the business-hours
 	// layer (daily, Alan then Ada from Monday 2026-03-02) has Ada; at 20:00
 	// only the weekly layer has someone: week 38 of the rotation, Alan.

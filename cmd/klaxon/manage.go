@@ -63,24 +63,9 @@ func list(ctx context.Context, kind string, args []string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	var all []map[string]any
-	for cursor := ""; ; {
-		q := url.Values{"limit": {"1000"}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		var page map[string]json.RawMessage
-		if err := c.do(ctx, "GET", l.path+"?"+q.Encode(), nil, &page); err != nil {
-			return err
-		}
-		var items []map[string]any
-		if err := json.Unmarshal(page[l.field], &items); err != nil {
-			return fmt.Errorf("unexpected answer from the server: %w", err)
-		}
-		all = append(all, items...)
-		if json.Unmarshal(page["next_cursor"], &cursor) != nil || cursor == "" {
-			break
-		}
+	all, err := listAll(ctx, c, l.path, l.field)
+	if err != nil {
+		return err
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -97,6 +82,30 @@ func list(ctx context.Context, kind string, args []string, stdout, stderr io.Wri
 		fmt.Fprintln(tw, l.row(m))
 	}
 	return tw.Flush()
+}
+
+// listAll reads every page of a list endpoint whose answer holds the list
+// under field.
+func listAll(ctx context.Context, c *apiClient, path, field string) ([]map[string]any, error) {
+	var all []map[string]any
+	for cursor := ""; ; {
+		q := url.Values{"limit": {"1000"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var page map[string]json.RawMessage
+		if err := c.do(ctx, "GET", path+"?"+q.Encode(), nil, &page); err != nil {
+			return nil, err
+		}
+		var items []map[string]any
+		if err := json.Unmarshal(page[field], &items); err != nil {
+			return nil, fmt.Errorf("unexpected answer from the server: %w", err)
+		}
+		all = append(all, items...)
+		if json.Unmarshal(page["next_cursor"], &cursor) != nil || cursor == "" {
+			return all, nil
+		}
+	}
 }
 
 func joinAny(v any) string {

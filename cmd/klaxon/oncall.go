@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -114,28 +115,15 @@ func findByName(ctx context.Context, c *apiClient, path, listName, nameOrID stri
 		}
 		return one.ID, one.Name, nil
 	}
-	cursor := ""
-	for {
-		q := url.Values{"limit": {"1000"}}
-		if cursor != "" {
-			q.Set("cursor", cursor)
-		}
-		var page map[string]any
-		if err := c.do(ctx, "GET", path+"?"+q.Encode(), nil, &page); err != nil {
-			return "", "", err
-		}
-		items, _ := page[listName].([]any)
-		for _, it := range items {
-			m, _ := it.(map[string]any)
-			if m["name"] == nameOrID {
-				id, _ := m["id"].(string)
-				return id, nameOrID, nil
-			}
-		}
-		next, _ := page["next_cursor"].(string)
-		if next == "" {
-			return "", "", fmt.Errorf("no %s named %q", listName[:len(listName)-1], nameOrID)
-		}
-		cursor = next
+	items, err := listAll(ctx, c, path, listName)
+	if err != nil {
+		return "", "", err
 	}
+	for _, m := range items {
+		if m["name"] == nameOrID {
+			id, _ := m["id"].(string)
+			return id, nameOrID, nil
+		}
+	}
+	return "", "", fmt.Errorf("no %s named %q", strings.TrimSuffix(listName, "s"), nameOrID)
 }

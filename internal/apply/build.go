@@ -117,15 +117,10 @@ func (b *builder) users() {
 		if ru == nil {
 			b.add(Action{Verb: "create", What: "user " + u.Email, src: u.source,
 				Changes: nonEmpty("name", u.Name, "time_zone", u.timeZone(), "role", u.role()),
-				run: func(ctx context.Context, c Client, st *ids) (string, error) {
-					var out remoteUser
-					body := map[string]any{"name": u.Name, "email": u.Email, "time_zone": u.timeZone(), "role": u.role()}
-					if err := c.Do(ctx, "POST", "/api/v1/users", body, &out); err != nil {
-						return "", err
-					}
-					st.users[email] = out.ID
-					return "", nil
-				}})
+				run: create(func(st *ids) string { return "/api/v1/users" }, func(st *ids) map[string]string { return st.users }, email,
+					func(st *ids) any {
+						return map[string]any{"name": u.Name, "email": u.Email, "time_zone": u.timeZone(), "role": u.role()}
+					})})
 		} else {
 			var changes []string
 			patch := map[string]any{}
@@ -162,22 +157,21 @@ func (b *builder) contactMethods(u User, ru *remoteUser) {
 		cm := cm
 		name := cm.nameOrType()
 		key := email + "\x00" + name
-		if found := matchContactMethod(have, cm); found != nil {
+		if found := find(have, func(h *remoteContactMethod) bool {
+			return h.Type == cm.Type && strings.EqualFold(h.Address, cm.Address)
+		}); found != nil {
 			st.contactMethods[key] = found.ID
 			continue
 		}
 		b.add(Action{Verb: "add", What: fmt.Sprintf("contact method %s %s for %s", cm.Type, cm.Address, u.Email),
 			src: u.source, field: fmt.Sprintf("%s.contact_methods[%d]", u.path, i),
-			run: func(ctx context.Context, c Client, st *ids) (string, error) {
-				var out remoteContactMethod
-				body := map[string]any{"type": cm.Type, "address": cm.Address}
-				setIf(body, "name", cm.Name)
-				if err := c.Do(ctx, "POST", "/api/v1/users/"+st.users[email]+"/contact-methods", body, &out); err != nil {
-					return "", err
-				}
-				st.contactMethods[key] = out.ID
-				return "", nil
-			}})
+			run: create(func(st *ids) string { return "/api/v1/users/" + st.users[email] + "/contact-methods" },
+				func(st *ids) map[string]string { return st.contactMethods }, key,
+				func(st *ids) any {
+					body := map[string]any{"type": cm.Type, "address": cm.Address}
+					setIf(body, "name", cm.Name)
+					return body
+				})})
 	}
 	for i, rule := range u.NotificationRules {
 		rule := rule
@@ -193,15 +187,6 @@ func (b *builder) contactMethods(u User, ru *remoteUser) {
 				return "", c.Do(ctx, "POST", "/api/v1/users/"+st.users[email]+"/notification-rules", body, nil)
 			}})
 	}
-}
-
-func matchContactMethod(have []remoteContactMethod, cm ContactMethod) *remoteContactMethod {
-	for i := range have {
-		if have[i].Type == cm.Type && strings.EqualFold(have[i].Address, cm.Address) {
-			return &have[i]
-		}
-	}
-	return nil
 }
 
 func hasRule(rules []remoteRule, cmID string, delay int, urgency string) bool {
@@ -222,14 +207,8 @@ func (b *builder) teams() {
 		if rt == nil {
 			b.add(Action{Verb: "create", What: fmt.Sprintf("team %q", t.Name), src: t.source,
 				Changes: nonEmpty("description", t.Description),
-				run: func(ctx context.Context, c Client, st *ids) (string, error) {
-					var out remoteTeam
-					if err := c.Do(ctx, "POST", "/api/v1/teams", map[string]any{"name": t.Name, "description": t.Description}, &out); err != nil {
-						return "", err
-					}
-					st.teams[t.Name] = out.ID
-					return "", nil
-				}})
+				run: create(func(st *ids) string { return "/api/v1/teams" }, func(st *ids) map[string]string { return st.teams }, t.Name,
+					func(st *ids) any { return map[string]any{"name": t.Name, "description": t.Description} })})
 		} else {
 			for _, m := range rt.Members {
 				members[m.UserID] = true
@@ -287,15 +266,10 @@ func (b *builder) schedules() {
 			b.add(Action{Verb: "create", What: fmt.Sprintf("schedule %q", s.Name), src: s.source,
 				Changes: append(nonEmpty("time_zone", s.TimeZone), fmt.Sprintf("layers: %d", len(s.Layers))),
 				field:   s.path,
-				run: func(ctx context.Context, c Client, st *ids) (string, error) {
-					var out remoteSchedule
-					body := map[string]any{"name": s.Name, "description": s.Description, "time_zone": s.TimeZone, "layers": s.wireLayers(st)}
-					if err := c.Do(ctx, "POST", "/api/v1/schedules", body, &out); err != nil {
-						return "", err
-					}
-					st.schedules[s.Name] = out.ID
-					return "", nil
-				}})
+				run: create(func(st *ids) string { return "/api/v1/schedules" }, func(st *ids) map[string]string { return st.schedules }, s.Name,
+					func(st *ids) any {
+						return map[string]any{"name": s.Name, "description": s.Description, "time_zone": s.TimeZone, "layers": s.wireLayers(st)}
+					})})
 			continue
 		}
 		var changes []string
@@ -365,15 +339,10 @@ func (b *builder) policies() {
 		if rp == nil {
 			b.add(Action{Verb: "create", What: fmt.Sprintf("escalation policy %q", p.Name), src: p.source, field: p.path,
 				Changes: []string{fmt.Sprintf("steps: %d, repeat: %d", len(p.Steps), p.Repeat)},
-				run: func(ctx context.Context, c Client, st *ids) (string, error) {
-					var out remotePolicy
-					body := map[string]any{"name": p.Name, "description": p.Description, "repeat": p.Repeat, "steps": p.wireSteps(st)}
-					if err := c.Do(ctx, "POST", "/api/v1/escalation-policies", body, &out); err != nil {
-						return "", err
-					}
-					st.policies[p.Name] = out.ID
-					return "", nil
-				}})
+				run: create(func(st *ids) string { return "/api/v1/escalation-policies" }, func(st *ids) map[string]string { return st.policies }, p.Name,
+					func(st *ids) any {
+						return map[string]any{"name": p.Name, "description": p.Description, "repeat": p.Repeat, "steps": p.wireSteps(st)}
+					})})
 			continue
 		}
 		var changes []string
@@ -420,18 +389,14 @@ func (b *builder) services() error {
 		if rs == nil {
 			b.add(Action{Verb: "create", What: fmt.Sprintf("service %q", s.Name), src: s.source, field: s.path,
 				Changes: nonEmpty("escalation_policy", s.EscalationPolicy),
-				run: func(ctx context.Context, c Client, st *ids) (string, error) {
-					var out remoteService
-					body := map[string]any{"name": s.Name, "description": s.Description}
-					if id := policyID(st); id != nil {
-						body["escalation_policy_id"] = id
-					}
-					if err := c.Do(ctx, "POST", "/api/v1/services", body, &out); err != nil {
-						return "", err
-					}
-					st.services[s.Name] = out.ID
-					return "", nil
-				}})
+				run: create(func(st *ids) string { return "/api/v1/services" }, func(st *ids) map[string]string { return st.services }, s.Name,
+					func(st *ids) any {
+						body := map[string]any{"name": s.Name, "description": s.Description}
+						if id := policyID(st); id != nil {
+							body["escalation_policy_id"] = id
+						}
+						return body
+					})})
 		} else {
 			var changes []string
 			diffField(&changes, "description", rs.Description, s.Description)
@@ -462,7 +427,7 @@ func (b *builder) services() error {
 		for i, in := range s.Integrations {
 			in := in
 			kind := in.kindOrDefault()
-			if found := findIntegration(have, in.Name); found != nil {
+			if found := find(have, func(h *remoteIntegration) bool { return h.Name == in.Name }); found != nil {
 				if found.Kind != kind {
 					return s.errorAt(fmt.Sprintf("integrations[%d].kind", i), "integration %q already exists with kind %s; a kind cannot be changed", in.Name, found.Kind)
 				}
@@ -482,6 +447,22 @@ func (b *builder) services() error {
 	return nil
 }
 
+// create is the run of an action that creates an object: it POSTs body to
+// path, both worked out when the action runs (objects created before it
+// have ids by then), and records the new object's id under key.
+func create(path func(*ids) string, idsOf func(*ids) map[string]string, key string, body func(*ids) any) func(context.Context, Client, *ids) (string, error) {
+	return func(ctx context.Context, c Client, st *ids) (string, error) {
+		var out struct {
+			ID string `json:"id"`
+		}
+		if err := c.Do(ctx, "POST", path(st), body(st), &out); err != nil {
+			return "", err
+		}
+		idsOf(st)[key] = out.ID
+		return "", nil
+	}
+}
+
 func (b *builder) policyName(id string) string {
 	if id == "" {
 		return "none"
@@ -492,15 +473,6 @@ func (b *builder) policyName(id string) string {
 		}
 	}
 	return "policy " + id
-}
-
-func findIntegration(have []remoteIntegration, name string) *remoteIntegration {
-	for i := range have {
-		if have[i].Name == name {
-			return &have[i]
-		}
-	}
-	return nil
 }
 
 // unmanaged lists what the server has and the files do not declare.

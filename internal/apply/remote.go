@@ -203,47 +203,32 @@ func fetchRemote(ctx context.Context, c Client, doc *Document) (*remote, error) 
 	return &r, nil
 }
 
-func (r *remote) userByEmail(email string) *remoteUser {
-	for i := range r.users {
-		if strings.EqualFold(r.users[i].Email, email) {
-			return &r.users[i]
+// find returns the first item match accepts, or nil.
+func find[T any](items []T, match func(*T) bool) *T {
+	for i := range items {
+		if match(&items[i]) {
+			return &items[i]
 		}
 	}
 	return nil
+}
+
+func (r *remote) userByEmail(email string) *remoteUser {
+	return find(r.users, func(u *remoteUser) bool { return strings.EqualFold(u.Email, email) })
 }
 
 func (r *remote) teamByName(name string) *remoteTeam {
-	for i := range r.teams {
-		if r.teams[i].Name == name {
-			return &r.teams[i]
-		}
-	}
-	return nil
+	return find(r.teams, func(t *remoteTeam) bool { return t.Name == name })
 }
 
 func (r *remote) scheduleByName(name string) *remoteSchedule {
-	for i := range r.schedules {
-		if r.schedules[i].Name == name {
-			return &r.schedules[i]
-		}
-	}
-	return nil
+	return find(r.schedules, func(s *remoteSchedule) bool { return s.Name == name })
 }
 
 func (r *remote) policyByName(name string) *remotePolicy {
-	for i := range r.policies {
-		if r.policies[i].Name == name {
-			return &r.policies[i]
-		}
-	}
-	return nil
+	return find(r.policies, func(p *remotePolicy) bool { return p.Name == name })
 }
 
 func (r *remote) serviceByName(name string) *remoteService {
-	for i := range r.services {
-		if r.services[i].Name == name {
-			return &r.services[i]
-		}
-	}
-	return nil
+	return find(r.services, func(s *remoteService) bool { return s.Name == name })
 }

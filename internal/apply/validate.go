@@ -195,46 +195,21 @@ func (t Target) only() (typ, name string, n int) {
 }
 
 func (doc *Document) declaresUser(email string) bool {
-	for _, u := range doc.Users {
-		if strings.EqualFold(u.Email, email) {
-			return true
-		}
-	}
-	return false
+	return find(doc.Users, func(u *User) bool { return strings.EqualFold(u.Email, email) }) != nil
 }
 
 func (doc *Document) declaresTeam(name string) bool {
-	for _, t := range doc.Teams {
-		if t.Name == name {
-			return true
-		}
-	}
-	return false
+	return find(doc.Teams, func(t *Team) bool { return t.Name == name }) != nil
 }
 
 func (doc *Document) declaresSchedule(name string) bool {
-	for _, s := range doc.Schedules {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
+	return find(doc.Schedules, func(s *Schedule) bool { return s.Name == name }) != nil
 }
 
 func (doc *Document) declaresPolicy(name string) bool {
-	for _, p := range doc.EscalationPolicies {
-		if p.Name == name {
-			return true
-		}
-	}
-	return false
+	return find(doc.EscalationPolicies, func(p *Policy) bool { return p.Name == name }) != nil
 }
 
 func (doc *Document) declaresService(name string) bool {
-	for _, s := range doc.Services {
-		if s.Name == name {
-			return true
-		}
-	}
-	return false
+	return find(doc.Services, func(s *Service) bool { return s.Name == name }) != nil
 }
