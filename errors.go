@@ -71,3 +71,8 @@ func AsError(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// ErrLeaseLost is returned when a node completes work whose lease it no
+// longer holds: the lease ran out and another node took the work over, and
+// that node's result is the one that counts.
+var ErrLeaseLost = errors.New("lease lost: another node took the work over")

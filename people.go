@@ -207,7 +207,15 @@ type ContactMethod struct {
 	Address   string
 	Name      string // a label ("Work phone"); the type when not given
 	CreatedAt time.Time
+	// VerifiedAt is when the address was proven to reach the person: at
+	// creation for every type but SMS and voice, whose numbers are used only
+	// once a code sent to them has been entered. Nil means not verified.
+	VerifiedAt *time.Time
 }
+
+// NeedsVerification reports whether a contact method of type t must be
+// verified before it is used: a mistyped phone number pages a stranger.
+func (t ContactType) NeedsVerification() bool { return t == ContactSMS || t == ContactVoice }
 
 // Limits on contact method addresses.
 const (
@@ -234,6 +242,14 @@ func (c *ContactMethod) Validate() error {
 		return ValidateEmail("address", c.Address)
 	case ContactSMS, ContactVoice:
 		return ValidatePhone("address", c.Address)
+	case ContactChat:
+		// A chat webhook may name its flavour when the host does not
+		// ("mattermost+https://chat.example.com/hooks/…").
+		addr := c.Address
+		for _, flavour := range []string{"slack+", "mattermost+", "teams+"} {
+			addr = strings.TrimPrefix(addr, flavour)
+		}
+		return ValidateURL("address", addr)
 	default:
 		return ValidateURL("address", c.Address)
 	}

@@ -46,6 +46,7 @@ type ServicePatch struct {
 	State       *ServiceState
 	// EscalationPolicyID set to 0 detaches the service from its policy.
 	EscalationPolicyID *int64
+	AckTimeoutMinutes  *int
 }
 
 // IngestResult says what one stored event did.

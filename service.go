@@ -29,14 +29,21 @@ type Service struct {
 	// EscalationPolicyID is the policy a triggered alert walks; 0 for none
 	// (the alert is recorded and shown, and pages nobody).
 	EscalationPolicyID int64
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
+	// AckTimeoutMinutes, when positive, re-triggers an alert that is still
+	// acknowledged and unresolved that many minutes after the
+	// acknowledgement, so that an alert someone took and forgot pages again.
+	AckTimeoutMinutes int
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // Limits on names and descriptions.
 const (
 	MaxNameLength        = 255
 	MaxDescriptionLength = 4096
+	// MaxAckTimeoutMinutes is one day: an acknowledgement that should expire
+	// later than that is better served by a person than a timer.
+	MaxAckTimeoutMinutes = 24 * 60
 )
 
 // Validate checks the fields a person sets.
@@ -49,6 +56,9 @@ func (s *Service) Validate() error {
 	}
 	if !s.State.Valid() {
 		return FieldError("state", "must be active or deprecated, not %q", Truncate(string(s.State), 40))
+	}
+	if s.AckTimeoutMinutes < 0 || s.AckTimeoutMinutes > MaxAckTimeoutMinutes {
+		return FieldError("ack_timeout_minutes", "must be between 0 (never) and %d minutes, got %d", MaxAckTimeoutMinutes, s.AckTimeoutMinutes)
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +23,8 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/api"
+	"github.com/klaxonhq/klaxon/internal/engine"
+	"github.com/klaxonhq/klaxon/internal/notify"
 	"github.com/klaxonhq/klaxon/internal/store"
 )
 
@@ -33,6 +37,7 @@ type serveConfig struct {
 	shutdownGrace          time.Duration
 	debugListen, publicURL string
 	bootstrapToken, email  string
+	channels               channelConfig
 }
 
 func serveFlags(args []string, stderr io.Writer) (serveConfig, error) {
@@ -49,8 +54,9 @@ func serveFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.maxQueued, "max-queued-events", envInt("KLAXON_MAX_QUEUED_EVENTS", 50000), "events that may wait for the store before new ones get 503 (env KLAXON_MAX_QUEUED_EVENTS)")
 	fs.DurationVar(&c.shutdownGrace, "shutdown-grace", 30*time.Second, "how long SIGTERM waits for in-flight requests")
 	fs.StringVar(&c.debugListen, "debug-listen", envOr("KLAXON_DEBUG_LISTEN", ""), "address for Go's pprof handlers, off when empty; keep it on loopback (env KLAXON_DEBUG_LISTEN)")
-	fs.StringVar(&c.publicURL, "public-url", envOr("KLAXON_PUBLIC_URL", ""), "the server's URL as people reach it, for calendar feed links; default: the host each request came to (env KLAXON_PUBLIC_URL)")
+	fs.StringVar(&c.publicURL, "public-url", envOr("KLAXON_PUBLIC_URL", ""), "the server's URL as people reach it, for links in messages and calendar feeds; default: http:// and the listen address (env KLAXON_PUBLIC_URL)")
 	fs.StringVar(&c.email, "admin-email", envOr("KLAXON_ADMIN_EMAIL", "admin@localhost"), "email of the first admin, created on first start")
+	c.channels.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, flagError(err)
 	}
@@ -106,19 +112,39 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
+	channels, err := c.channels.channels()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	publicURL := c.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	links, webhookSecret, err := messageKeys(ctx, st, publicURL)
+	if err != nil {
+		return err
+	}
+	eng := engine.New(st, engine.Config{Logger: log, Channels: channels, Links: links, WebhookSecret: webhookSecret,
+		BundleWindow: c.channels.bundleWindow})
+	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
+	engineDone := make(chan struct{})
+	go func() { defer close(engineDone); eng.Run(engineCtx) }()
+	defer func() { stopEngine(); <-engineDone }()
+
 	srv := &http.Server{
 		Handler: api.New(api.Config{Store: st, Logger: log, Registry: reg, Version: version,
-			RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst, PublicURL: c.publicURL}),
+			RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst, PublicURL: publicURL, Links: links,
+			WebhookSecret: webhookSecret}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
 	}
 	where := "embedded SQLite at " + addr
 	if isPostgres(addr) {
@@ -145,11 +171,34 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Warn("shutdown did not finish in time", "err", err)
 	}
+	stopEngine() // sends in flight finish; unsent jobs stay in the store for the next start
+	<-engineDone
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// messageKeys derives from the store's secret feed key the key that signs
+// response links and the signing key of each webhook contact method, so
+// that what one node (or the process before a restart) made works on every
+// other.
+func messageKeys(ctx context.Context, st *store.Store, publicURL string) (*notify.Linker, func(int64) []byte, error) {
+	key, err := st.FeedKey(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	derive := func(purpose string) []byte {
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(purpose))
+		return mac.Sum(nil)
+	}
+	links := notify.NewLinker(derive("klaxon response links"), publicURL)
+	webhookSecret := func(contactMethodID int64) []byte {
+		return derive("klaxon webhook contact method " + strconv.FormatInt(contactMethodID, 10))
+	}
+	return links, webhookSecret, nil
 }
 
 // commitMetrics records each group commit: how many events it carried and

@@ -17,6 +17,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/httpx"
+	"github.com/klaxonhq/klaxon/internal/notify"
 	"github.com/klaxonhq/klaxon/internal/schedule"
 )
 
@@ -43,6 +44,9 @@ type Store interface {
 	AlertLog(ctx context.Context, alertID int64) ([]klaxon.AlertLogEntry, error)
 	AcknowledgeAlert(ctx context.Context, actor string, id int64) (klaxon.Alert, error)
 	ResolveAlert(ctx context.Context, actor string, id int64) (klaxon.Alert, error)
+	EscalateAlert(ctx context.Context, actor string, id int64, how string) (klaxon.Alert, error)
+	Respond(ctx context.Context, r klaxon.Response) (klaxon.Alert, error)
+	ListNotifications(ctx context.Context, alertID, userID int64, p klaxon.Page) ([]klaxon.Notification, error)
 	AddAlertNote(ctx context.Context, actor string, alertID int64, body string) (klaxon.AlertLogEntry, error)
 	ListChangeEvents(ctx context.Context, serviceID int64, p klaxon.Page) ([]klaxon.ChangeEvent, error)
 
@@ -101,6 +105,11 @@ type Config struct {
 	// PublicURL is the server's address as people reach it (for calendar
 	// feed URLs); empty means the host each request came to.
 	PublicURL string
+	// Links checks the response links in messages; nil refuses them all.
+	Links *notify.Linker
+	// WebhookSecret is the signing key of a webhook contact method; the
+	// answer that creates one shows it, once.
+	WebhookSecret func(contactMethodID int64) []byte
 }
 
 // Server is the HTTP API.
@@ -118,6 +127,8 @@ type Server struct {
 	publicURL    string
 	feedKeyCache atomic.Pointer[[]byte] // the store's feed key, once read
 	zones        schedule.Zones         // parsed time zones: loading one costs ~5 µs per schedule
+	links        *notify.Linker
+	webhookKey   func(int64) []byte
 
 	changeSlots chan struct{} // bounds change events waiting for the database
 }
@@ -149,8 +160,10 @@ func New(cfg Config) *Server {
 		metrics: newMetrics(cfg.Registry, cfg.Store),
 		version: cfg.Version,
 
-		clock:     cfg.Clock,
-		publicURL: cfg.PublicURL,
+		clock:      cfg.Clock,
+		publicURL:  cfg.PublicURL,
+		links:      cfg.Links,
+		webhookKey: cfg.WebhookSecret,
 
 		changeSlots: make(chan struct{}, 64),
 	}
@@ -175,6 +188,9 @@ func (s *Server) routes() []route {
 	selfOrAdmin := func(h http.HandlerFunc) http.HandlerFunc {
 		return s.requireRole(klaxon.RoleViewer, s.requireSelfOrAdmin(h))
 	}
+	// Only a response page's own form, or a client that is not a browser
+	// (ntfy's action buttons), may POST a response link.
+	csrf := http.NewCrossOriginProtection()
 	return []route{
 		// Events in. Authenticated by integration key, not API token.
 		{"POST", "/api/v1/events", s.postEvent},
@@ -195,6 +211,13 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/alerts/{id}/acknowledge", responder(s.acknowledgeAlert)},
 		{"POST", "/api/v1/alerts/{id}/resolve", responder(s.resolveAlert)},
 		{"POST", "/api/v1/alerts/{id}/notes", responder(s.addAlertNote)},
+		{"POST", "/api/v1/alerts/{id}/escalate", responder(s.escalateAlert)},
+		{"GET", "/api/v1/alerts/{id}/notifications", viewer(s.alertNotifications)},
+		{"GET", "/api/v1/users/{id}/notifications", viewer(s.userNotifications)},
+		// Response links from messages: the signed token in the URL is the
+		// credential (see internal/notify/links.go).
+		{"GET", "/r/{token}", s.responsePage},
+		{"POST", "/r/{token}", csrf.Handler(http.HandlerFunc(s.respondByLink)).ServeHTTP},
 		{"GET", "/api/v1/change-events", viewer(s.listChangeEvents)},
 
 		{"GET", "/api/v1/users", viewer(s.listUsers)},

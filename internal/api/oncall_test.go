@@ -545,7 +545,7 @@ func oncallServicePolicy(t *testing.T, e *env, f oncallFixture) {
 	if m["escalation_policy_id"] != p {
 		t.Errorf("created service %v", m)
 	}
-	if got, want := keysOf(m), []string{"created_at", "description", "escalation_policy_id", "id", "name", "state", "updated_at"}; !slices.Equal(got, want) {
+	if got, want := keysOf(m), []string{"ack_timeout_minutes", "created_at", "description", "escalation_policy_id", "id", "name", "state", "updated_at"}; !slices.Equal(got, want) {
 		t.Errorf("service keys %v, want %v", got, want)
 	}
 	id := str(t, m, "id")

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -43,10 +44,17 @@ type contactMethodJSON struct {
 	Address   string             `json:"address"`
 	Name      string             `json:"name"`
 	CreatedAt time.Time          `json:"created_at"`
+	// Verified is false for an SMS or voice number until the code sent to
+	// it has been entered; Klaxon never pages an unverified number.
+	Verified bool `json:"verified"`
+	// SigningSecret is set only in the answer that creates a webhook
+	// contact method.
+	SigningSecret string `json:"signing_secret,omitempty"`
 }
 
 func toContactMethodJSON(c klaxon.ContactMethod) contactMethodJSON {
-	return contactMethodJSON{ID: c.ID, UserID: c.UserID, Type: c.Type, Address: c.Address, Name: c.Name, CreatedAt: c.CreatedAt}
+	return contactMethodJSON{ID: c.ID, UserID: c.UserID, Type: c.Type, Address: c.Address, Name: c.Name,
+		CreatedAt: c.CreatedAt, Verified: c.VerifiedAt != nil}
 }
 
 type notificationRuleJSON struct {
@@ -229,7 +237,12 @@ func (s *Server) createContactMethod(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, toContactMethodJSON(c))
+	out := toContactMethodJSON(c)
+	if c.Type == klaxon.ContactWebhook && s.webhookKey != nil {
+		// The receiver checks X-Klaxon-Signature with it; shown only here.
+		out.SigningSecret = hex.EncodeToString(s.webhookKey(c.ID))
+	}
+	writeJSON(w, http.StatusCreated, out)
 }
 
 func (s *Server) listContactMethods(w http.ResponseWriter, r *http.Request) {

@@ -181,7 +181,7 @@ func peopleContactsAndRules(t *testing.T, e *env) {
 		if m["name"] != wantName {
 			t.Errorf("name %v, want %v", m["name"], wantName)
 		}
-		if got, want := keysOf(m), []string{"address", "created_at", "id", "name", "type", "user_id"}; !slices.Equal(got, want) {
+		if got, want := keysOf(m), []string{"address", "created_at", "id", "name", "type", "user_id", "verified"}; !slices.Equal(got, want) {
 			t.Errorf("contact method keys %v, want %v", got, want)
 		}
 	}

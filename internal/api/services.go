@@ -11,6 +11,7 @@ type createServiceRequest struct {
 	Name               string `json:"name"`
 	Description        string `json:"description"`
 	EscalationPolicyID string `json:"escalation_policy_id"`
+	AckTimeoutMinutes  int    `json:"ack_timeout_minutes"`
 }
 
 func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +21,7 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	svc := klaxon.Service{Name: req.Name, Description: req.Description, State: klaxon.ServiceActive}
+	svc := klaxon.Service{Name: req.Name, Description: req.Description, State: klaxon.ServiceActive, AckTimeoutMinutes: req.AckTimeoutMinutes}
 	if req.EscalationPolicyID != "" {
 		if svc.EscalationPolicyID, err = parseID("escalation_policy_id", req.EscalationPolicyID); err != nil {
 			s.writeError(w, r, err)
@@ -69,6 +70,7 @@ type patchServiceRequest struct {
 	// EscalationPolicyID is an id, or null to detach the service from its
 	// policy. json.RawMessage tells null apart from absent.
 	EscalationPolicyID json.RawMessage `json:"escalation_policy_id"`
+	AckTimeoutMinutes  *int            `json:"ack_timeout_minutes"`
 }
 
 // policyPatch reads escalation_policy_id from a PATCH body: absent leaves
@@ -107,7 +109,7 @@ func (s *Server) patchService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	svc, err := s.store.UpdateService(r.Context(), principalFrom(r.Context()).actor(), id,
-		klaxon.ServicePatch{Name: req.Name, Description: req.Description, State: req.State, EscalationPolicyID: policy})
+		klaxon.ServicePatch{Name: req.Name, Description: req.Description, State: req.State, EscalationPolicyID: policy, AckTimeoutMinutes: req.AckTimeoutMinutes})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

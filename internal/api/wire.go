@@ -18,13 +18,16 @@ type serviceJSON struct {
 	Description string              `json:"description"`
 	State       klaxon.ServiceState `json:"state"`
 	// EscalationPolicyID is null when the service pages nobody.
-	EscalationPolicyID *string   `json:"escalation_policy_id"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	EscalationPolicyID *string `json:"escalation_policy_id"`
+	// AckTimeoutMinutes re-triggers an acknowledged alert after that many
+	// minutes; 0 never.
+	AckTimeoutMinutes int       `json:"ack_timeout_minutes"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 func toServiceJSON(s klaxon.Service) serviceJSON {
-	out := serviceJSON{ID: s.ID, Name: s.Name, Description: s.Description, State: s.State, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
+	out := serviceJSON{ID: s.ID, Name: s.Name, Description: s.Description, State: s.State, AckTimeoutMinutes: s.AckTimeoutMinutes, CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt}
 	if s.EscalationPolicyID != 0 {
 		id := strconv.FormatInt(s.EscalationPolicyID, 10)
 		out.EscalationPolicyID = &id

@@ -107,10 +107,14 @@ FROM events WHERE alert_id = $1 ORDER BY id DESC LIMIT $2`, alertID, MaxAlertEve
 	return out, rows.Err()
 }
 
-// AlertLog returns what people did to an alert (acknowledged, resolved,
-// notes), oldest first.
+// AlertLog returns what happened to an alert (acknowledged, resolved,
+// escalated, notes), oldest first.
 func (s *Store) AlertLog(ctx context.Context, alertID int64) ([]klaxon.AlertLogEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, alert_id, at, kind, actor, message FROM alert_log WHERE alert_id = $1 ORDER BY id`, alertID)
+	return alertLog(ctx, s.r, alertID)
+}
+
+func alertLog(ctx context.Context, q queryer, alertID int64) ([]klaxon.AlertLogEntry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, alert_id, at, kind, actor, message FROM alert_log WHERE alert_id = $1 ORDER BY id`, alertID)
 	if err != nil {
 		return nil, fmt.Errorf("store: alert log: %w", err)
 	}
@@ -132,54 +136,115 @@ func (s *Store) AlertLog(ctx context.Context, alertID int64) ([]klaxon.AlertLogE
 // Acknowledging an acknowledged alert changes nothing; a resolved alert
 // cannot be acknowledged (ECONFLICT).
 func (s *Store) AcknowledgeAlert(ctx context.Context, actor string, id int64) (klaxon.Alert, error) {
-	return s.changeAlert(ctx, actor, id, klaxon.AlertAcknowledged)
+	return s.ChangeAlert(ctx, actor, id, klaxon.AlertAcknowledged, "")
 }
 
 // ResolveAlert resolves an alert. Resolving a resolved alert changes nothing.
 func (s *Store) ResolveAlert(ctx context.Context, actor string, id int64) (klaxon.Alert, error) {
-	return s.changeAlert(ctx, actor, id, klaxon.AlertResolved)
+	return s.ChangeAlert(ctx, actor, id, klaxon.AlertResolved, "")
 }
 
-func (s *Store) changeAlert(ctx context.Context, actor string, id int64, to klaxon.AlertStatus) (klaxon.Alert, error) {
+// ChangeAlert acknowledges or resolves an alert, recording how in the
+// alert's log ("from an email link"), and wakes its escalation so that it
+// stops (or, with an acknowledgement timeout, knows when to resume).
+func (s *Store) ChangeAlert(ctx context.Context, actor string, id int64, to klaxon.AlertStatus, how string) (klaxon.Alert, error) {
+	return s.Respond(ctx, klaxon.Response{AlertID: id, Actor: actor, To: to, How: how})
+}
+
+// EscalateAlert moves a triggered alert's escalation to its next step now,
+// instead of at the step's deadline. An acknowledged or resolved alert
+// cannot be escalated (ECONFLICT): acknowledge means someone has it.
+func (s *Store) EscalateAlert(ctx context.Context, actor string, id int64, how string) (klaxon.Alert, error) {
+	return s.Respond(ctx, klaxon.Response{AlertID: id, Actor: actor, Escalate: true, How: how})
+}
+
+// Respond applies one response to an alert in one transaction: the
+// single-use link it came through (if any) is spent, the alert changes, the
+// change is logged and audited, and the alert's escalation is woken. A link
+// already spent is ECONFLICT and changes nothing.
+func (s *Store) Respond(ctx context.Context, r klaxon.Response) (klaxon.Alert, error) {
 	var a klaxon.Alert
+	changed := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		if a, err = alertByID(ctx, tx, id); err != nil {
-			return err
-		}
-		switch {
-		case a.Status == to, a.Status == klaxon.AlertResolved && to == klaxon.AlertResolved:
-			return nil
-		case a.Status == klaxon.AlertResolved:
-			return klaxon.Errorf(klaxon.ECONFLICT, "alert %d is resolved and cannot be %s", id, to)
-		}
 		now := s.now()
-		var res sql.Result
-		if to == klaxon.AlertAcknowledged {
-			a.AcknowledgedAt = &now
-			res, err = tx.ExecContext(ctx, `UPDATE alerts SET status = 'acknowledged', acknowledged_at = $1 WHERE id = $2 AND status = 'triggered'`, toDB(now), id)
-		} else {
-			a.ResolvedAt = &now
-			res, err = tx.ExecContext(ctx, `UPDATE alerts SET status = 'resolved', resolved_at = $1 WHERE id = $2 AND status <> 'resolved'`, toDB(now), id)
+		if len(r.LinkHash) > 0 {
+			_, err := tx.ExecContext(ctx, `INSERT INTO response_links_used (link_hash, used_at) VALUES ($1, $2)`, r.LinkHash, toDB(now))
+			if isUniqueViolation(err) {
+				return klaxon.Errorf(klaxon.ECONFLICT, "this link has already been used")
+			}
+			if err != nil {
+				return fmt.Errorf("store: spend response link: %w", err)
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("store: %s alert %d: %w", to, id, err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return klaxon.Errorf(klaxon.ECONFLICT, "alert %d changed while being %s; retry", id, to)
-		}
-		a.Status = to
-		if err := s.logAlert(ctx, tx, id, now, string(to), actor, ""); err != nil {
+		var err error
+		if a, err = alertByID(ctx, tx, r.AlertID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, actor, "alert."+verbFor(to), "alert", id, "")
+		kind := "escalated"
+		if r.Escalate {
+			changed, err = true, escalateTx(&a)
+		} else {
+			kind = string(r.To)
+			changed, err = s.changeTx(ctx, tx, &a, r.To, now)
+		}
+		if err != nil || !changed {
+			return err
+		}
+		if err := s.logAlert(ctx, tx, a.ID, now, kind, r.Actor, r.How); err != nil {
+			return err
+		}
+		if err := wakeEscalation(ctx, tx, a.ID, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, r.Actor, "alert."+verbFor(kind), "alert", a.ID, "")
 	})
+	if err == nil && changed {
+		s.signalWork()
+	}
 	return a, err
 }
 
-func verbFor(s klaxon.AlertStatus) string {
-	if s == klaxon.AlertAcknowledged {
+func escalateTx(a *klaxon.Alert) error {
+	if a.Status != klaxon.AlertTriggered {
+		return klaxon.Errorf(klaxon.ECONFLICT, "alert %d is %s; only a triggered alert can be escalated", a.ID, a.Status)
+	}
+	return nil
+}
+
+// changeTx moves a to status to, in tx, and reports whether that changed
+// anything: moving to the status it has already is not a change.
+func (s *Store) changeTx(ctx context.Context, tx *sql.Tx, a *klaxon.Alert, to klaxon.AlertStatus, now time.Time) (bool, error) {
+	switch {
+	case a.Status == to:
+		return false, nil
+	case a.Status == klaxon.AlertResolved:
+		return false, klaxon.Errorf(klaxon.ECONFLICT, "alert %d is resolved and cannot be %s", a.ID, to)
+	}
+	var res sql.Result
+	var err error
+	if to == klaxon.AlertAcknowledged {
+		a.AcknowledgedAt = &now
+		res, err = tx.ExecContext(ctx, `UPDATE alerts SET status = 'acknowledged', acknowledged_at = $1 WHERE id = $2 AND status = 'triggered'`, toDB(now), a.ID)
+	} else {
+		a.ResolvedAt = &now
+		res, err = tx.ExecContext(ctx, `UPDATE alerts SET status = 'resolved', resolved_at = $1 WHERE id = $2 AND status <> 'resolved'`, toDB(now), a.ID)
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: %s alert %d: %w", to, a.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, klaxon.Errorf(klaxon.ECONFLICT, "alert %d changed while being %s; retry", a.ID, to)
+	}
+	a.Status = to
+	return true, nil
+}
+
+func verbFor(kind string) string {
+	switch kind {
+	case "acknowledged":
 		return "acknowledge"
+	case "escalated":
+		return "escalate"
 	}
 	return "resolve"
 }

@@ -9,14 +9,15 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-const contactMethodColumns = `id, user_id, type, address, name, created_at`
+const contactMethodColumns = `id, user_id, type, address, name, created_at, verified_at`
 
 func scanContactMethod(row interface{ Scan(...any) error }) (klaxon.ContactMethod, error) {
 	var c klaxon.ContactMethod
 	var typ string
 	var created int64
-	err := row.Scan(&c.ID, &c.UserID, &typ, &c.Address, &c.Name, &created)
-	c.Type, c.CreatedAt = klaxon.ContactType(typ), fromDB(created)
+	var verified sql.NullInt64
+	err := row.Scan(&c.ID, &c.UserID, &typ, &c.Address, &c.Name, &created, &verified)
+	c.Type, c.CreatedAt, c.VerifiedAt = klaxon.ContactType(typ), fromDB(created), nullTime(verified)
 	return c, err
 }
 
@@ -31,12 +32,16 @@ func (s *Store) CreateContactMethod(ctx context.Context, actor string, c *klaxon
 		return err
 	}
 	c.CreatedAt = s.now()
+	c.VerifiedAt = nil
+	if !c.Type.NeedsVerification() {
+		c.VerifiedAt = &c.CreatedAt
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := userByID(ctx, tx, c.UserID); err != nil {
 			return err
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO contact_methods (user_id, type, address, name, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-			c.UserID, string(c.Type), c.Address, c.Name, toDB(c.CreatedAt)).Scan(&c.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO contact_methods (user_id, type, address, name, created_at, verified_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			c.UserID, string(c.Type), c.Address, c.Name, toDB(c.CreatedAt), toNullDB(c.VerifiedAt)).Scan(&c.ID)
 		if isUniqueViolation(err) {
 			return &klaxon.Error{Code: klaxon.ECONFLICT, Field: "address",
 				Message: fmt.Sprintf("user %d already has the %s contact method %q", c.UserID, c.Type, c.Address)}

@@ -30,6 +30,10 @@ type dialect struct {
 	// walPath is SQLite's write-ahead log, which the store fsyncs itself
 	// (see durability.go). Empty for PostgreSQL, whose COMMIT is durable.
 	walPath string
+	// skipLocked ends a SELECT that claims work: on PostgreSQL, rows another
+	// node is claiming are skipped instead of waited for. SQLite has one
+	// writer, so nothing to skip.
+	skipLocked string
 }
 
 // dialectFor picks the dialect from a database address: a postgres:// or
@@ -40,6 +44,7 @@ func dialectFor(addr string) (dialect, error) {
 		return dialect{
 			name: "postgres", driver: "pgx",
 			writeDSN: addr, readDSN: addr,
+			skipLocked: " FOR UPDATE SKIP LOCKED",
 			// One lock per schema: nodes sharing a schema migrate one at a
 			// time, while separate schemas (tests, tenants) do not wait on
 			// each other.

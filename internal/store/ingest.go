@@ -41,6 +41,7 @@ type ingestRequest struct {
 	events  []klaxon.Event
 	extras  []string // each event's extra column, encoded by the caller
 	results []klaxon.IngestResult
+	woke    bool // the events created or changed an alert the engine must look at
 	err     error
 	done    chan struct{}
 }
@@ -190,14 +191,19 @@ func (g *groupCommitter) answer(committed <-chan []*ingestRequest) {
 			}
 		}
 		syncErr := g.s.syncWAL()
+		woke := false
 		for _, group := range groups {
 			for _, r := range group {
+				woke = woke || (r.woke && r.err == nil && syncErr == nil)
 				if syncErr != nil && r.err == nil {
 					r.results, r.err = nil, syncErr
 				}
 				g.queued.Add(-int64(len(r.events)))
 				close(r.done)
 			}
+		}
+		if woke {
+			g.s.signalWork()
 		}
 		clear(groups)
 	}
@@ -276,6 +282,12 @@ RETURNING id`
 WHERE service_id = $1 AND dedup_key = $2 AND status <> 'resolved'
 RETURNING id`
 
+	// A new alert gets its escalation row in the transaction that creates
+	// it: the engine can find every alert it must page for, after any crash.
+	startEscalationSQL = `INSERT INTO escalations (alert_id, due_at) VALUES ($1, $2)`
+	wakeEscalationSQL  = `UPDATE escalations SET due_at = $2 WHERE alert_id = $1`
+	logAlertSQL        = `INSERT INTO alert_log (alert_id, at, kind, actor, message) VALUES ($1, $2, $3, $4, $5)`
+
 	insertEventSQL = `INSERT INTO events (alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 )
@@ -312,7 +324,8 @@ func decodeExtra(s string) (eventExtra, error) {
 // SQL per event cost a fifth of the server's CPU.
 type ingestStatements struct {
 	trigger, acknowledge, resolve *sql.Stmt
-	insertEvent, insertEvents     *sql.Stmt // one row, eventsPerInsert rows
+	insertEvent                   *sql.Stmt
+	startEscalation, wake, log    *sql.Stmt
 }
 
 func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStatements, error) {
@@ -323,6 +336,7 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStatements, error) {
 	}{
 		{&st.trigger, upsertTriggerSQL}, {&st.acknowledge, acknowledgeOpenSQL},
 		{&st.resolve, resolveOpenSQL}, {&st.insertEvent, insertEventSQL},
+		{&st.startEscalation, startEscalationSQL}, {&st.wake, wakeEscalationSQL}, {&st.log, logAlertSQL},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -338,6 +352,8 @@ func (st *ingestStatements) in(ctx context.Context, tx *sql.Tx) *ingestStatement
 	return &ingestStatements{
 		trigger: tx.StmtContext(ctx, st.trigger), acknowledge: tx.StmtContext(ctx, st.acknowledge),
 		resolve: tx.StmtContext(ctx, st.resolve), insertEvent: tx.StmtContext(ctx, st.insertEvent),
+		startEscalation: tx.StmtContext(ctx, st.startEscalation), wake: tx.StmtContext(ctx, st.wake),
+		log: tx.StmtContext(ctx, st.log),
 	}
 }
 
@@ -372,6 +388,10 @@ func (s *Store) applyEvents(ctx context.Context, stmts *ingestStatements, r *ing
 		if err != nil {
 			return nil, fmt.Errorf("store: ingest %s: %w", ev.Action, err)
 		}
+		if err := s.escalationFor(ctx, stmts, ev, alertID, results[i].Created, at); err != nil {
+			return nil, err
+		}
+		r.woke = r.woke || results[i].Created || (alertID != 0 && ev.Action != klaxon.ActionTrigger)
 		if _, err := stmts.insertEvent.ExecContext(ctx, alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
 			ev.DedupKey, string(ev.Severity), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, r.extras[i],
 			toDB(ev.Timestamp), at); err != nil {
@@ -380,6 +400,30 @@ func (s *Store) applyEvents(ctx context.Context, stmts *ingestStatements, r *ing
 		results[i].AlertID = alertID
 	}
 	return results, nil
+}
+
+// escalationFor keeps the engine's rows in step with an event: a new alert
+// starts escalating, and an acknowledge or resolve that acted on an alert is
+// logged on it (the escalation's history) and wakes its escalation.
+func (s *Store) escalationFor(ctx context.Context, stmts *ingestStatements, ev *klaxon.Event, alertID int64, created bool, at int64) error {
+	var err error
+	switch {
+	case created:
+		_, err = stmts.startEscalation.ExecContext(ctx, alertID, at)
+	case alertID != 0 && ev.Action != klaxon.ActionTrigger:
+		kind := "acknowledged"
+		if ev.Action == klaxon.ActionResolve {
+			kind = "resolved"
+		}
+		actor := fmt.Sprintf("integration:%d", ev.IntegrationID)
+		if _, err = stmts.log.ExecContext(ctx, alertID, at, kind, actor, "by an event"); err == nil {
+			_, err = stmts.wake.ExecContext(ctx, alertID, at)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: escalation of alert %d: %w", alertID, err)
+	}
+	return nil
 }
 
 // IngestChange stores a change event. Change events give context; they never

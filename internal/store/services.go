@@ -9,13 +9,13 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-const serviceColumns = `id, name, description, state, COALESCE(escalation_policy_id, 0), created_at, updated_at`
+const serviceColumns = `id, name, description, state, COALESCE(escalation_policy_id, 0), ack_timeout_minutes, created_at, updated_at`
 
 func scanService(row interface{ Scan(...any) error }) (klaxon.Service, error) {
 	var svc klaxon.Service
 	var state string
 	var created, updated int64
-	err := row.Scan(&svc.ID, &svc.Name, &svc.Description, &state, &svc.EscalationPolicyID, &created, &updated)
+	err := row.Scan(&svc.ID, &svc.Name, &svc.Description, &state, &svc.EscalationPolicyID, &svc.AckTimeoutMinutes, &created, &updated)
 	svc.State = klaxon.ServiceState(state)
 	svc.CreatedAt, svc.UpdatedAt = fromDB(created), fromDB(updated)
 	return svc, err
@@ -36,8 +36,8 @@ func (s *Store) CreateService(ctx context.Context, actor string, svc *klaxon.Ser
 		if err := checkPolicyRef(ctx, tx, svc.EscalationPolicyID); err != nil {
 			return err
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO services (name, description, state, escalation_policy_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-			svc.Name, svc.Description, string(svc.State), nullID(svc.EscalationPolicyID), toDB(svc.CreatedAt), toDB(svc.UpdatedAt)).Scan(&svc.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO services (name, description, state, escalation_policy_id, ack_timeout_minutes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			svc.Name, svc.Description, string(svc.State), nullID(svc.EscalationPolicyID), svc.AckTimeoutMinutes, toDB(svc.CreatedAt), toDB(svc.UpdatedAt)).Scan(&svc.ID)
 		if isUniqueViolation(err) {
 			return &klaxon.Error{Code: klaxon.ECONFLICT, Field: "name", Message: fmt.Sprintf("a service named %q already exists", svc.Name)}
 		}
@@ -107,6 +107,9 @@ func (s *Store) UpdateService(ctx context.Context, actor string, id int64, patch
 			}
 			svc.EscalationPolicyID, changed["escalation_policy_id"] = *patch.EscalationPolicyID, *patch.EscalationPolicyID
 		}
+		if patch.AckTimeoutMinutes != nil && *patch.AckTimeoutMinutes != svc.AckTimeoutMinutes {
+			svc.AckTimeoutMinutes, changed["ack_timeout_minutes"] = *patch.AckTimeoutMinutes, *patch.AckTimeoutMinutes
+		}
 		if err := svc.Validate(); err != nil {
 			return err
 		}
@@ -114,8 +117,8 @@ func (s *Store) UpdateService(ctx context.Context, actor string, id int64, patch
 			return nil
 		}
 		svc.UpdatedAt = s.now()
-		_, err = tx.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, state = $3, escalation_policy_id = $4, updated_at = $5 WHERE id = $6`,
-			svc.Name, svc.Description, string(svc.State), nullID(svc.EscalationPolicyID), toDB(svc.UpdatedAt), id)
+		_, err = tx.ExecContext(ctx, `UPDATE services SET name = $1, description = $2, state = $3, escalation_policy_id = $4, ack_timeout_minutes = $5, updated_at = $6 WHERE id = $7`,
+			svc.Name, svc.Description, string(svc.State), nullID(svc.EscalationPolicyID), svc.AckTimeoutMinutes, toDB(svc.UpdatedAt), id)
 		if isUniqueViolation(err) {
 			return &klaxon.Error{Code: klaxon.ECONFLICT, Field: "name", Message: fmt.Sprintf("a service named %q already exists", svc.Name)}
 		}

@@ -43,6 +43,7 @@ type Store struct {
 	ingestStmts *ingestStatements
 	wal         *walSyncer            // SQLite only: fsyncs the WAL after commits
 	failed      atomic.Pointer[error] // set by the first failed fsync; no writes after it
+	work        chan struct{}         // see Work
 }
 
 // Open connects to the database at addr (a PostgreSQL URL, or an SQLite file
@@ -68,7 +69,7 @@ func Open(ctx context.Context, addr string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", d.name, err)
 	}
-	s := &Store{dialect: d, w: w, r: w, clock: opts.Clock}
+	s := &Store{dialect: d, w: w, r: w, clock: opts.Clock, work: make(chan struct{}, 1)}
 	if d.walPath != "" {
 		s.wal = &walSyncer{path: d.walPath}
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 
@@ -271,8 +272,14 @@ func testContactMethods(t *testing.T, open Opener) {
 		t.Fatalf("names %q %q, want the type by default", made[0].Name, made[1].Name)
 	}
 	list, err := s.ListContactMethods(ctx, ada.ID)
-	if err != nil || !slices.Equal(list, made) {
+	if err != nil || !reflect.DeepEqual(list, made) {
 		t.Fatalf("list = %+v, %v; want %+v", list, err, made)
+	}
+	// Phone numbers are used only once verified; the rest at once.
+	for _, c := range list {
+		if verified := c.VerifiedAt != nil; verified == c.Type.NeedsVerification() {
+			t.Errorf("%s contact method verified = %v", c.Type, verified)
+		}
 	}
 	if none, err := s.ListContactMethods(ctx, bob.ID); err != nil || len(none) != 0 {
 		t.Fatalf("bob's list = %+v, %v", none, err)

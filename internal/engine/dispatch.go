@@ -1,0 +1,207 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/notify"
+)
+
+// dispatch sends one claimed job, with the jobs claimed with it for the
+// same contact method and service (claimed), and records the result. It
+// never returns an error: every outcome is written to the jobs, and a write
+// that fails leaves the lease to run out, after which the job is tried
+// again.
+func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claimed []klaxon.NotificationJob) {
+	now := e.cfg.Clock.Now()
+	if reason, ok := e.skip(job); ok {
+		e.finish(ctx, []int64{job.ID}, klaxon.NotificationResult{Status: klaxon.NotificationSuppressed, Reason: reason})
+		if job.Kind == klaxon.NotificationAlert && job.Alert.Status == klaxon.AlertTriggered {
+			e.failover(ctx, job) // an unverified or vanished method: try the next one
+		}
+		if len(claimed) > 0 {
+			e.dispatch(ctx, claimed[0], claimed[1:])
+		}
+		return
+	}
+	channel := e.cfg.Channels[job.ContactType]
+	if channel == nil {
+		for _, j := range append(claimed, job) {
+			e.fail(ctx, j, []int64{j.ID}, fmt.Sprintf("no %s channel is configured", j.ContactType))
+		}
+		return
+	}
+	bundle := []klaxon.NotificationJob{job}
+	if job.Kind == klaxon.NotificationAlert && e.cfg.BundleWindow > 0 {
+		last, ok, err := e.store.LastSent(ctx, job.ContactMethodID, job.ServiceID)
+		if err != nil {
+			e.log.Error("engine: last sent", "notification", job.ID, "err", err)
+			return // the lease runs out and the job is tried again
+		}
+		if ok && now.Sub(last) < e.cfg.BundleWindow {
+			// A page about this service just went to this method: wait out
+			// the window and send what has gathered by then as one message.
+			for _, j := range append(claimed, job) {
+				e.finish(ctx, []int64{j.ID}, klaxon.NotificationResult{Status: klaxon.NotificationPending,
+					RetryAt: last.Add(e.cfg.BundleWindow), Reason: "waiting to be bundled"})
+			}
+			return
+		}
+		more, err := e.store.ClaimBundle(ctx, e.owner, job, now, e.cfg.SendTimeout+30*time.Second, 50)
+		if err != nil {
+			e.log.Error("engine: claim bundle", "notification", job.ID, "err", err)
+		}
+		for _, m := range append(claimed, more...) {
+			if reason, skip := e.skip(m); skip {
+				e.finish(ctx, []int64{m.ID}, klaxon.NotificationResult{Status: klaxon.NotificationSuppressed, Reason: reason})
+				continue
+			}
+			bundle = append(bundle, m)
+		}
+	}
+	ids := make([]int64, len(bundle))
+	for i, b := range bundle {
+		ids[i] = b.ID
+	}
+	msg := e.message(bundle)
+	sendCtx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
+	receipt, err := channel.Notify(sendCtx, msg)
+	cancel()
+	if e.cfg.OnSent != nil {
+		e.cfg.OnSent(job, e.cfg.Clock.Now().Sub(job.DueAt), err)
+	}
+	if err == nil {
+		e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationSent, BundleID: job.ID,
+			ProviderID: receipt.ProviderID, Attempted: true})
+		return
+	}
+	e.log.Warn("notification failed", "notification", job.ID, "type", job.ContactType, "attempt", job.Attempts+1, "err", err)
+	if notify.IsPermanent(err) || job.Attempts+1 >= e.cfg.MaxAttempts {
+		e.fail(ctx, job, ids, err.Error())
+		return
+	}
+	retryAt := e.cfg.Clock.Now().Add(Backoff(job.Attempts + 1))
+	if d, ok := notify.RetryAfterOf(err); ok {
+		retryAt = e.cfg.Clock.Now().Add(d)
+	}
+	e.finish(ctx, ids[:1], klaxon.NotificationResult{Status: klaxon.NotificationPending, RetryAt: retryAt,
+		Error: err.Error(), Attempted: true})
+	// The others were not the job that failed; they go back as they were
+	// and join the retry's bundle.
+	if len(ids) > 1 {
+		e.finish(ctx, ids[1:], klaxon.NotificationResult{Status: klaxon.NotificationPending, RetryAt: retryAt})
+	}
+}
+
+// skip says why a job must not be sent, if it must not.
+func (e *Engine) skip(j klaxon.NotificationJob) (string, bool) {
+	switch {
+	case j.Address == "":
+		return "the contact method no longer exists", true
+	case j.Kind != klaxon.NotificationAlert:
+		return "", false // a verification goes to a method not yet verified
+	case !j.Verified:
+		return "the contact method is not verified", true
+	case j.Alert.Status == klaxon.AlertAcknowledged:
+		return "the alert was acknowledged", true
+	case j.Alert.Status == klaxon.AlertResolved:
+		return "the alert was resolved", true
+	}
+	return "", false
+}
+
+// message renders a bundle into what its channel sends.
+func (e *Engine) message(bundle []klaxon.NotificationJob) notify.Message {
+	first := bundle[0]
+	m := notify.Message{
+		IdempotencyKey: first.IdempotencyKey,
+		Kind:           notify.Kind(first.Kind),
+		To: notify.Recipient{UserID: first.UserID, Name: first.UserName, Type: first.ContactType,
+			Address: first.Address},
+		Service: first.Service.Name,
+	}
+	if first.ContactType == klaxon.ContactWebhook && e.cfg.WebhookSecret != nil {
+		m.To.SigningSecret = e.cfg.WebhookSecret(first.ContactMethodID)
+	}
+	expires := e.cfg.Clock.Now().Add(notify.LinkTTL)
+	for _, j := range bundle {
+		if slices.ContainsFunc(m.Alerts, func(a notify.Alert) bool { return a.ID == j.AlertID }) {
+			continue
+		}
+		a := j.Alert
+		na := notify.Alert{ID: a.ID, Number: int(a.ID), Summary: a.Summary, Severity: a.Severity, Status: a.Status,
+			Source: a.Source, Component: a.Component, EventCount: int(a.EventCount), CreatedAt: a.CreatedAt}
+		if e.cfg.Links != nil {
+			link := notify.Link{AlertID: a.ID, UserID: j.UserID, NotificationID: j.ID, Expires: expires}
+			link.Action = notify.ReplyAcknowledge
+			na.AcknowledgeURL = e.cfg.Links.URL(link)
+			link.Action = notify.ReplyResolve
+			na.ResolveURL = e.cfg.Links.URL(link)
+		}
+		m.Alerts = append(m.Alerts, na)
+	}
+	return m
+}
+
+func (e *Engine) finish(ctx context.Context, ids []int64, r klaxon.NotificationResult) {
+	if err := e.store.FinishNotifications(ctx, e.owner, ids, r); err != nil && !errors.Is(err, klaxon.ErrLeaseLost) {
+		e.log.Error("engine: record notification result", "notifications", ids, "status", r.Status, "err", err)
+	}
+}
+
+// fail marks the job (and the bundle it carried) failed and falls over to
+// the person's next contact method.
+func (e *Engine) fail(ctx context.Context, job klaxon.NotificationJob, ids []int64, reason string) {
+	e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationFailed, Error: reason, Reason: reason, Attempted: true})
+	if job.Kind == klaxon.NotificationAlert {
+		e.failover(ctx, job)
+	}
+}
+
+// failover pages the person on the contact method that follows the failed
+// one in their notification rules, at once. Each failover's key extends
+// the failed job's, so a failover is created once however often it is
+// decided, and the chain ends at the last method.
+func (e *Engine) failover(ctx context.Context, job klaxon.NotificationJob) {
+	rules, err := e.store.ListNotificationRules(ctx, job.UserID)
+	if err != nil {
+		e.log.Error("engine: failover", "notification", job.ID, "err", err)
+		return
+	}
+	var order []int64 // the person's methods for this urgency, in rule order
+	for _, r := range rules {
+		if r.Urgency == job.Alert.Urgency && !slices.Contains(order, r.ContactMethodID) {
+			order = append(order, r.ContactMethodID)
+		}
+	}
+	i := slices.Index(order, job.ContactMethodID)
+	if i < 0 || i+1 >= len(order) {
+		return
+	}
+	next := order[i+1]
+	n := job.Notification
+	n.ID, n.ContactMethodID, n.Status, n.Reason, n.Attempts = 0, next, klaxon.NotificationPending, "failover", 0
+	n.IdempotencyKey = fmt.Sprintf("%s.f%d", job.IdempotencyKey, next)
+	n.DueAt = e.cfg.Clock.Now()
+	if err := e.store.AddNotifications(ctx, []klaxon.Notification{n}); err != nil {
+		e.log.Error("engine: failover", "notification", job.ID, "err", err)
+	}
+}
+
+// Backoff is the wait before retry n (1-based): 5 s, 15 s, 45 s, 2¼ min,
+// then 5 min, each ±20% so that many jobs failing together do not retry in
+// lockstep against a provider that is just recovering.
+func Backoff(n int) time.Duration {
+	d := 5 * time.Second
+	for i := 1; i < n && d < 5*time.Minute; i++ {
+		d *= 3
+	}
+	d = min(d, 5*time.Minute)
+	jitter := 0.8 + 0.4*rand.Float64()
+	return time.Duration(float64(d) * jitter)
+}

@@ -1,0 +1,248 @@
+// Package engine runs escalations and sends notifications: it claims the
+// escalations that are due, decides with internal/escalation whom to page,
+// stores those decisions as notification jobs, and hands due jobs to their
+// channels, with leases, retries, bundling and failover.
+//
+// It never polls on a fixed interval. It sleeps until the earliest instant
+// the store says work falls due, or until the store signals new work (a new
+// alert, an acknowledgement), whichever comes first; so a page leaves
+// within milliseconds of the event that caused it.
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/notify"
+	"github.com/klaxonhq/klaxon/internal/schedule"
+)
+
+// Store is the durable side of the engine: claims with leases, and the
+// results of the work.
+type Store interface {
+	Directory
+	Work() <-chan struct{}
+	NextWork(ctx context.Context) (time.Time, bool, error)
+	ClaimEscalations(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.EscalationWork, error)
+	CompleteEscalation(ctx context.Context, owner string, o klaxon.EscalationOutcome) error
+	ClaimNotifications(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
+	ClaimBundle(ctx context.Context, owner string, job klaxon.NotificationJob, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
+	LastSent(ctx context.Context, contactMethodID, serviceID int64) (time.Time, bool, error)
+	FinishNotifications(ctx context.Context, owner string, ids []int64, r klaxon.NotificationResult) error
+	AddNotifications(ctx context.Context, ns []klaxon.Notification) error
+	ListContactMethods(ctx context.Context, userID int64) ([]klaxon.ContactMethod, error)
+}
+
+// Config tunes an Engine. Zero values take the defaults.
+type Config struct {
+	Clock  klaxon.Clock
+	Logger *slog.Logger
+	// Channels maps each contact type to the notifier that sends it. A job
+	// for a type with no channel fails and falls over to the person's next
+	// contact method.
+	Channels map[klaxon.ContactType]notify.Notifier
+	// Links signs acknowledge and resolve links; nil for none.
+	Links *notify.Linker
+	// WebhookSecret is the signing key of a webhook contact method, so that
+	// its receiver can check that a page came from this Klaxon.
+	WebhookSecret func(contactMethodID int64) []byte
+	// BundleWindow: after a page about a service goes to a contact method,
+	// further pages about that service to that method wait until the window
+	// has passed and then go out as one message. Default 1 minute;
+	// negative disables bundling.
+	BundleWindow time.Duration
+	// SendTimeout bounds one send. Default 10 s.
+	SendTimeout time.Duration
+	// MaxAttempts is how often a job is tried before it fails and falls
+	// over. Default 5.
+	MaxAttempts int
+	// Senders bounds concurrent sends. Default 16.
+	Senders int
+	// OnSent, when set, is told each message handed to a channel and how
+	// long after its job fell due (for metrics and the benchmark).
+	OnSent func(job klaxon.NotificationJob, late time.Duration, err error)
+}
+
+// Engine is one node's escalation and notification worker.
+type Engine struct {
+	cfg   Config
+	store Store
+	dir   Directory
+	zones schedule.Zones
+	owner string
+	log   *slog.Logger
+
+	sends    sync.WaitGroup
+	slots    chan struct{}
+	finished chan struct{} // a send finished: its result may unblock more work
+}
+
+// The engine's fixed durations.
+const (
+	escalationLease = 30 * time.Second
+	claimBatch      = 100
+	// idleWait is how long the engine sleeps when the store reports nothing
+	// scheduled at all; new work wakes it through Store.Work long before.
+	idleWait = time.Hour
+)
+
+// New returns an engine over s. Its owner id (host, pid, random) names its
+// leases, so that another node can tell them apart and take them over.
+func New(s Store, cfg Config) *Engine {
+	if cfg.Clock == nil {
+		cfg.Clock = klaxon.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BundleWindow == 0 {
+		cfg.BundleWindow = time.Minute
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 10 * time.Second
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = 5
+	}
+	if cfg.Senders <= 0 {
+		cfg.Senders = 16
+	}
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return &Engine{
+		cfg: cfg, store: s, dir: s, log: cfg.Logger,
+		owner:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
+		slots:    make(chan struct{}, cfg.Senders),
+		finished: make(chan struct{}, 1),
+	}
+}
+
+// Owner is the id this engine's leases carry.
+func (e *Engine) Owner() string { return e.owner }
+
+// Run works until ctx ends, then waits for the sends in flight.
+func (e *Engine) Run(ctx context.Context) {
+	defer e.sends.Wait()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if err := e.pass(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("engine pass failed; retrying shortly", "err", err)
+			timer.Reset(time.Second)
+		} else {
+			timer.Reset(e.untilNext(ctx))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-e.store.Work():
+		case <-e.finished:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// bundles groups claimed jobs that one message can carry: alert pages to
+// the same contact method about the same service. Order is kept.
+func bundles(jobs []klaxon.NotificationJob) [][]klaxon.NotificationJob {
+	type key struct{ method, service int64 }
+	var out [][]klaxon.NotificationJob
+	index := map[key]int{}
+	for _, j := range jobs {
+		k := key{j.ContactMethodID, j.ServiceID}
+		if i, ok := index[k]; ok && j.Kind == klaxon.NotificationAlert {
+			out[i] = append(out[i], j)
+			continue
+		}
+		if j.Kind == klaxon.NotificationAlert {
+			index[k] = len(out)
+		}
+		out = append(out, []klaxon.NotificationJob{j})
+	}
+	return out
+}
+
+// untilNext is how long to sleep: until the earliest due work.
+func (e *Engine) untilNext(ctx context.Context) time.Duration {
+	next, ok, err := e.store.NextWork(ctx)
+	if err != nil {
+		e.log.Error("engine: next work", "err", err)
+		return time.Second
+	}
+	if !ok {
+		return idleWait
+	}
+	return max(next.Sub(e.cfg.Clock.Now()), 0)
+}
+
+// Tick does the work due now and waits for its sends: what Run does on each
+// wake-up, for tests that move a clock.
+func (e *Engine) Tick(ctx context.Context) error {
+	defer e.sends.Wait()
+	return e.pass(ctx)
+}
+
+// pass evaluates every due escalation, then starts sending every due job.
+func (e *Engine) pass(ctx context.Context) error {
+	for {
+		now := e.cfg.Clock.Now()
+		work, err := e.store.ClaimEscalations(ctx, e.owner, now, escalationLease, claimBatch)
+		if err != nil {
+			return err
+		}
+		for _, w := range work {
+			o, err := e.decide(ctx, w, now)
+			if err != nil {
+				return fmt.Errorf("engine: escalate alert %d: %w", w.Alert.ID, err)
+			}
+			if err := e.store.CompleteEscalation(ctx, e.owner, o); err != nil && !errors.Is(err, klaxon.ErrLeaseLost) {
+				return fmt.Errorf("engine: escalate alert %d: %w", w.Alert.ID, err)
+			}
+		}
+		if len(work) < claimBatch {
+			break
+		}
+	}
+	for {
+		free := cap(e.slots) - len(e.slots)
+		if free == 0 {
+			return nil // a finishing send wakes Run for the rest
+		}
+		now := e.cfg.Clock.Now()
+		jobs, err := e.store.ClaimNotifications(ctx, e.owner, now, e.cfg.SendTimeout+30*time.Second, free)
+		if err != nil {
+			return err
+		}
+		for _, group := range bundles(jobs) {
+			e.slots <- struct{}{}
+			e.sends.Add(1)
+			go func() {
+				defer e.sends.Done()
+				defer func() { <-e.slots }()
+				e.dispatch(context.WithoutCancel(ctx), group[0], group[1:])
+				select {
+				case e.finished <- struct{}{}:
+				default:
+				}
+			}()
+		}
+		if len(jobs) < free {
+			return nil
+		}
+	}
+}

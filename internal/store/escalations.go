@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// The escalation rows: one per open alert whose escalation may still do
+// something. Ingestion creates the row in the transaction that creates the
+// alert, and every change to the alert (acknowledge, resolve, escalate now)
+// sets its due_at to now in the transaction that makes the change, so the
+// engine's work can never be lost between the two.
+
+// neverDue is the due_at of an escalation with nothing scheduled: it stays
+// so that an acknowledgement can still set an acknowledgement timeout, and
+// is woken by the next change of its alert.
+const neverDue = int64(1) << 62
+
+// Work returns a channel that receives a value whenever the store has
+// committed something the engine should look at now (a new alert, an
+// acknowledgement, a new notification). It holds at most one value: several
+// signals before the engine looks are one.
+func (s *Store) Work() <-chan struct{} { return s.work }
+
+func (s *Store) signalWork() {
+	select {
+	case s.work <- struct{}{}:
+	default:
+	}
+}
+
+// wakeEscalation makes an alert's escalation due now, in tx.
+func wakeEscalation(ctx context.Context, tx *sql.Tx, alertID int64, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE escalations SET due_at = $1 WHERE alert_id = $2`, toDB(now), alertID); err != nil {
+		return fmt.Errorf("store: wake escalation of alert %d: %w", alertID, err)
+	}
+	return nil
+}
+
+// ClaimEscalations leases up to limit escalations that are due at now and
+// not leased by another node, and loads what the engine needs to evaluate
+// them. On PostgreSQL, FOR UPDATE SKIP LOCKED lets several nodes claim at
+// once without waiting on each other.
+func (s *Store) ClaimEscalations(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.EscalationWork, error) {
+	var work []klaxon.EscalationWork
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT alert_id, policy FROM escalations
+WHERE due_at <= $1 AND lease_until <= $1 ORDER BY due_at LIMIT $2`+s.dialect.skipLocked, toDB(now), limit)
+		if err != nil {
+			return fmt.Errorf("store: claim escalations: %w", err)
+		}
+		var ids []int64
+		policies := map[int64]string{}
+		for rows.Next() {
+			var id int64
+			var policy string
+			if err := rows.Scan(&id, &policy); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: claim escalations: %w", err)
+			}
+			ids = append(ids, id)
+			policies[id] = policy
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: claim escalations: %w", err)
+		}
+		for _, id := range ids {
+			// due_at moves to the lease's end: if this node dies, the
+			// escalation falls due again when its lease runs out.
+			if _, err := tx.ExecContext(ctx, `UPDATE escalations SET lease_owner = $1, lease_until = $2, due_at = $2 WHERE alert_id = $3`,
+				owner, toDB(now.Add(leaseFor)), id); err != nil {
+				return fmt.Errorf("store: lease escalation %d: %w", id, err)
+			}
+			w, err := loadEscalationWork(ctx, tx, id, policies[id])
+			if err != nil {
+				return err
+			}
+			work = append(work, w)
+		}
+		return nil
+	})
+	return work, err
+}
+
+// historyKinds are the alert log entries that change an escalation.
+var historyKinds = map[string]bool{"acknowledged": true, "unacknowledged": true, "escalated": true, "resolved": true}
+
+func loadEscalationWork(ctx context.Context, tx *sql.Tx, alertID int64, snapshot string) (klaxon.EscalationWork, error) {
+	var w klaxon.EscalationWork
+	var err error
+	if w.Alert, err = alertByID(ctx, tx, alertID); err != nil {
+		return w, err
+	}
+	if w.Service, err = serviceByID(ctx, tx, w.Alert.ServiceID); err != nil {
+		return w, err
+	}
+	switch {
+	case snapshot != "":
+		var p klaxon.EscalationPolicy
+		if err := json.Unmarshal([]byte(snapshot), &p); err != nil {
+			return w, fmt.Errorf("store: escalation policy snapshot of alert %d: %w", alertID, err)
+		}
+		w.Policy, w.Snapshot = &p, true
+	case w.Service.EscalationPolicyID != 0:
+		p, err := policyByID(ctx, tx, w.Service.EscalationPolicyID)
+		if err != nil {
+			return w, err
+		}
+		w.Policy = &p
+	}
+	w.History = append(w.History, klaxon.AlertLogEntry{AlertID: alertID, At: w.Alert.CreatedAt, Kind: "triggered"})
+	log, err := alertLog(ctx, tx, alertID)
+	if err != nil {
+		return w, err
+	}
+	for _, e := range log {
+		if historyKinds[e.Kind] {
+			w.History = append(w.History, e)
+		}
+	}
+	w.Fired = map[string]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT firing FROM escalation_firings WHERE alert_id = $1`, alertID)
+	if err != nil {
+		return w, fmt.Errorf("store: firings of alert %d: %w", alertID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			return w, fmt.Errorf("store: firings of alert %d: %w", alertID, err)
+		}
+		w.Fired[key] = true
+	}
+	return w, rows.Err()
+}
+
+// CompleteEscalation applies what the engine decided for one claimed
+// escalation, in one transaction, and releases the lease. It fails with
+// ErrLeaseLost if owner no longer holds it: the node that took the work
+// over decides instead, and nothing is applied twice.
+func (s *Store) CompleteEscalation(ctx context.Context, owner string, o klaxon.EscalationOutcome) error {
+	now := s.now()
+	newJobs := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		next := neverDue
+		if !o.Next.IsZero() {
+			next = toDB(o.Next)
+		}
+		var res sql.Result
+		var err error
+		if o.Done {
+			res, err = tx.ExecContext(ctx, `DELETE FROM escalations WHERE alert_id = $1 AND lease_owner = $2`, o.AlertID, owner)
+		} else {
+			var snapshot sql.NullString
+			if o.Policy != nil {
+				b, err := json.Marshal(o.Policy)
+				if err != nil {
+					return fmt.Errorf("store: encode policy snapshot: %w", err)
+				}
+				snapshot = sql.NullString{String: string(b), Valid: true}
+			}
+			// The claim set due_at to the lease's end; a change of the alert
+			// while the engine worked set it to then, earlier. Keep that
+			// earlier time, so the change is evaluated, not missed.
+			res, err = tx.ExecContext(ctx, `UPDATE escalations SET policy = COALESCE($1, policy),
+due_at = CASE WHEN due_at < lease_until AND due_at < $2 THEN due_at ELSE $2 END, lease_owner = '', lease_until = 0
+WHERE alert_id = $3 AND lease_owner = $4`, snapshot, next, o.AlertID, owner)
+		}
+		if err != nil {
+			return fmt.Errorf("store: complete escalation of alert %d: %w", o.AlertID, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return klaxon.ErrLeaseLost
+		}
+		if o.Unacknowledge {
+			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'triggered', acknowledged_at = NULL WHERE id = $1 AND status = 'acknowledged'`, o.AlertID); err != nil {
+				return fmt.Errorf("store: unacknowledge alert %d: %w", o.AlertID, err)
+			}
+		}
+		for _, e := range o.Log {
+			if err := s.logAlert(ctx, tx, o.AlertID, e.At, e.Kind, e.Actor, e.Message); err != nil {
+				return err
+			}
+		}
+		for _, f := range o.Fired {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO escalation_firings (alert_id, firing, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+				o.AlertID, f.Key, toDB(f.At)); err != nil {
+				return fmt.Errorf("store: record firing %s of alert %d: %w", f.Key, o.AlertID, err)
+			}
+		}
+		for i := range o.Notifications {
+			if err := insertNotification(ctx, tx, &o.Notifications[i], now); err != nil {
+				return err
+			}
+			newJobs = true
+		}
+		if o.Done {
+			return suppressPending(ctx, tx, o.AlertID, "alert resolved", now)
+		}
+		return nil
+	})
+	if err == nil && newJobs {
+		s.signalWork()
+	}
+	return err
+}
