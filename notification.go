@@ -117,6 +117,14 @@ type NotificationJob struct {
 	Verified bool
 	Service  Service
 	Alert    Alert
+	// AlertNumber is the alert's short number for this person, assigned by
+	// the store when the job is claimed: what an SMS reply names ("ACK 4").
+	// Zero for a verification, and for an alert already resolved when
+	// claimed.
+	AlertNumber int
+	// Code is the verification code a verification job carries; empty for
+	// an alert page.
+	Code string
 }
 
 // NotificationResult is what became of a claimed notification.

@@ -78,7 +78,7 @@ func main() {
 	flag.IntVar(&c.batchSize, "batch-size", 100, "events per request in the batch scenario")
 	flag.IntVar(&c.distinctKeys, "keys", 10000, "distinct dedup keys cycled over, so that alerts are both created and deduplicated")
 	flag.IntVar(&c.maxQueued, "max-queued-events", 0, "passed to klaxon serve --max-queued-events when > 0 (server default otherwise)")
-	flag.StringVar(&scen, "scenarios", "single,batch,oncall", "comma-separated scenarios to run: single, batch, oncall")
+	flag.StringVar(&scen, "scenarios", "single,batch,oncall,notify", "comma-separated scenarios to run: single, batch, oncall, notify")
 	flag.StringVar(&c.out, "out", "", "also write the results as JSON to this file")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the load generator (not the server) to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary data dirs and binary")
@@ -102,6 +102,7 @@ type report struct {
 	Config    reportConfig  `json:"config"`
 	Scenarios []result      `json:"scenarios"`
 	OnCall    *oncallResult `json:"oncall,omitempty"`
+	Notify    *notifyResult `json:"notify,omitempty"`
 }
 
 type reportConfig struct {
@@ -114,10 +115,14 @@ type reportConfig struct {
 
 func run(c config) error {
 	var scens []scenario
-	withOnCall := false
+	withOnCall, withNotify := false, false
 	for _, name := range c.scenarios {
-		if name == "oncall" {
+		switch name {
+		case "oncall":
 			withOnCall = true
+			continue
+		case "notify":
+			withNotify = true
 			continue
 		}
 		found := false
@@ -134,10 +139,10 @@ func run(c config) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("unknown scenario %q (have: single, batch, oncall)", name)
+			return fmt.Errorf("unknown scenario %q (have: single, batch, oncall, notify)", name)
 		}
 	}
-	if len(scens) == 0 && !withOnCall {
+	if len(scens) == 0 && !withOnCall && !withNotify {
 		return errors.New("no scenario to run")
 	}
 	if c.distinctKeys < 1 || c.batchSize < 1 {
@@ -170,7 +175,7 @@ func run(c config) error {
 		c.warmup, c.duration, c.maxRequests, c.distinctKeys)
 
 	var bin string
-	if len(scens) > 0 { // the oncall scenario needs no server
+	if len(scens) > 0 || withNotify { // the oncall scenario needs no server
 		fmt.Print("building klaxon… ")
 		t0 := time.Now()
 		if bin, err = harness.Build(tmp); err != nil {
@@ -222,6 +227,15 @@ func run(c config) error {
 		}
 		printOnCall(r)
 		rep.OnCall = &r
+	}
+
+	if withNotify {
+		r, err := runNotifyBench(bin, tmp, 300)
+		if err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+		printNotify(r)
+		rep.Notify = &r
 	}
 
 	if c.out != "" {

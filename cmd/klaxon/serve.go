@@ -112,10 +112,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	channels, err := c.channels.channels()
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -124,12 +120,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
+	// Built once the public URL is known: Twilio is told where to report.
+	channels, err := c.channels.channels(publicURL)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	links, webhookSecret, err := messageKeys(ctx, st, publicURL)
 	if err != nil {
 		return err
 	}
+	bundleWindow := c.channels.bundleWindow
+	if bundleWindow <= 0 {
+		bundleWindow = -1 // off; the engine reads 0 as "the default"
+	}
 	eng := engine.New(st, engine.Config{Logger: log, Channels: channels, Links: links, WebhookSecret: webhookSecret,
-		BundleWindow: c.channels.bundleWindow})
+		BundleWindow: bundleWindow})
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	engineDone := make(chan struct{})
 	go func() { defer close(engineDone); eng.Run(engineCtx) }()
@@ -138,7 +144,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv := &http.Server{
 		Handler: api.New(api.Config{Store: st, Logger: log, Registry: reg, Version: version,
 			RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst, PublicURL: publicURL, Links: links,
-			WebhookSecret: webhookSecret}),
+			WebhookSecret: webhookSecret, TwilioAuthToken: c.channels.twilioAuthToken()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,

@@ -46,6 +46,11 @@ type Store interface {
 	ResolveAlert(ctx context.Context, actor string, id int64) (klaxon.Alert, error)
 	EscalateAlert(ctx context.Context, actor string, id int64, how string) (klaxon.Alert, error)
 	Respond(ctx context.Context, r klaxon.Response) (klaxon.Alert, error)
+	RecordDelivery(ctx context.Context, providerID string, delivered bool, reason string) (bool, error)
+	UsersByVerifiedPhone(ctx context.Context, phone string) ([]int64, error)
+	AlertByNumber(ctx context.Context, userID int64, number int) (klaxon.Alert, error)
+	AlertNumber(ctx context.Context, userID, alertID int64) (int, bool, error)
+	NotificationsSentWith(ctx context.Context, key string) ([]klaxon.Notification, error)
 	ListNotifications(ctx context.Context, alertID, userID int64, p klaxon.Page) ([]klaxon.Notification, error)
 	AddAlertNote(ctx context.Context, actor string, alertID int64, body string) (klaxon.AlertLogEntry, error)
 	ListChangeEvents(ctx context.Context, serviceID int64, p klaxon.Page) ([]klaxon.ChangeEvent, error)
@@ -62,6 +67,8 @@ type Store interface {
 	UpdateUser(ctx context.Context, actor string, id int64, patch klaxon.UserPatch) (klaxon.User, error)
 	CreateContactMethod(ctx context.Context, actor string, c *klaxon.ContactMethod) error
 	ListContactMethods(ctx context.Context, userID int64) ([]klaxon.ContactMethod, error)
+	SendVerification(ctx context.Context, actor string, userID, contactMethodID int64, code string) (klaxon.VerificationSent, error)
+	VerifyContactMethod(ctx context.Context, actor string, userID, contactMethodID int64, code string) (klaxon.ContactMethod, error)
 	CreateNotificationRule(ctx context.Context, actor string, n *klaxon.NotificationRule) error
 	ListNotificationRules(ctx context.Context, userID int64) ([]klaxon.NotificationRule, error)
 	CreateTeam(ctx context.Context, actor string, t *klaxon.Team) error
@@ -110,6 +117,11 @@ type Config struct {
 	// WebhookSecret is the signing key of a webhook contact method; the
 	// answer that creates one shows it, once.
 	WebhookSecret func(contactMethodID int64) []byte
+	// TwilioAuthToken checks the signature of Twilio's callbacks (delivery
+	// reports, SMS replies, keys pressed during calls), which Twilio signs
+	// over PublicURL; empty turns those routes off (404). It is a secret:
+	// never logged, never shown.
+	TwilioAuthToken string
 }
 
 // Server is the HTTP API.
@@ -129,6 +141,7 @@ type Server struct {
 	zones        schedule.Zones         // parsed time zones: loading one costs ~5 µs per schedule
 	links        *notify.Linker
 	webhookKey   func(int64) []byte
+	twilioToken  string
 
 	changeSlots chan struct{} // bounds change events waiting for the database
 }
@@ -160,10 +173,11 @@ func New(cfg Config) *Server {
 		metrics: newMetrics(cfg.Registry, cfg.Store),
 		version: cfg.Version,
 
-		clock:      cfg.Clock,
-		publicURL:  cfg.PublicURL,
-		links:      cfg.Links,
-		webhookKey: cfg.WebhookSecret,
+		clock:       cfg.Clock,
+		publicURL:   cfg.PublicURL,
+		links:       cfg.Links,
+		webhookKey:  cfg.WebhookSecret,
+		twilioToken: cfg.TwilioAuthToken,
 
 		changeSlots: make(chan struct{}, 64),
 	}
@@ -219,6 +233,11 @@ func (s *Server) routes() []route {
 		{"GET", "/r/{token}", s.responsePage},
 		{"POST", "/r/{token}", csrf.Handler(http.HandlerFunc(s.respondByLink)).ServeHTTP},
 		{"GET", "/api/v1/change-events", viewer(s.listChangeEvents)},
+		// Twilio's callbacks: authenticated by Twilio's signature over the
+		// public URL and the form (see twilio.go).
+		{"POST", TwilioStatusPath, s.twilioStatus},
+		{"POST", TwilioSMSPath, s.twilioSMS},
+		{"POST", TwilioVoicePath, s.twilioVoice},
 
 		{"GET", "/api/v1/users", viewer(s.listUsers)},
 		{"POST", "/api/v1/users", admin(s.createUser)},
@@ -226,6 +245,8 @@ func (s *Server) routes() []route {
 		{"PATCH", "/api/v1/users/{id}", admin(s.patchUser)},
 		{"GET", "/api/v1/users/{id}/contact-methods", viewer(s.listContactMethods)},
 		{"POST", "/api/v1/users/{id}/contact-methods", selfOrAdmin(s.createContactMethod)},
+		{"POST", "/api/v1/users/{id}/contact-methods/{cm}/send-verification", selfOrAdmin(s.sendVerification)},
+		{"POST", "/api/v1/users/{id}/contact-methods/{cm}/verify", selfOrAdmin(s.verifyContactMethod)},
 		{"GET", "/api/v1/users/{id}/notification-rules", viewer(s.listNotificationRules)},
 		{"POST", "/api/v1/users/{id}/notification-rules", selfOrAdmin(s.createNotificationRule)},
 		{"GET", "/api/v1/teams", viewer(s.listTeams)},

@@ -96,7 +96,7 @@ func (s *Server) respondByLink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	hash := sha256.Sum256([]byte(r.PathValue("token")))
+	hash := sha256.Sum256([]byte(s.links.Token(l))) // the one canonical spelling
 	resp := klaxon.Response{AlertID: l.AlertID, Actor: fmt.Sprintf("user:%d", l.UserID), LinkHash: hash[:],
 		How: fmt.Sprintf("from a link in notification %d", l.NotificationID)}
 	switch l.Action {

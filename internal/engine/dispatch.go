@@ -38,7 +38,11 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 	}
 	bundle := []klaxon.NotificationJob{job}
 	if job.Kind == klaxon.NotificationAlert && e.cfg.BundleWindow > 0 {
-		last, ok, err := e.store.LastSent(ctx, job.ContactMethodID, job.ServiceID)
+		own := []int64{job.ID}
+		for _, c := range claimed {
+			own = append(own, c.ID)
+		}
+		last, ok, err := e.store.LastSent(ctx, job.ContactMethodID, job.ServiceID, now, own)
 		if err != nil {
 			e.log.Error("engine: last sent", "notification", job.ID, "err", err)
 			return // the lease runs out and the job is tried again
@@ -103,6 +107,8 @@ func (e *Engine) skip(j klaxon.NotificationJob) (string, bool) {
 	switch {
 	case j.Address == "":
 		return "the contact method no longer exists", true
+	case j.Kind == klaxon.NotificationVerification && j.Code == "":
+		return "the verification code is no longer held", true
 	case j.Kind != klaxon.NotificationAlert:
 		return "", false // a verification goes to a method not yet verified
 	case !j.Verified:
@@ -128,13 +134,17 @@ func (e *Engine) message(bundle []klaxon.NotificationJob) notify.Message {
 	if first.ContactType == klaxon.ContactWebhook && e.cfg.WebhookSecret != nil {
 		m.To.SigningSecret = e.cfg.WebhookSecret(first.ContactMethodID)
 	}
+	if first.Kind == klaxon.NotificationVerification {
+		m.Kind, m.Code = notify.KindVerification, first.Code
+		return m
+	}
 	expires := e.cfg.Clock.Now().Add(notify.LinkTTL)
 	for _, j := range bundle {
 		if slices.ContainsFunc(m.Alerts, func(a notify.Alert) bool { return a.ID == j.AlertID }) {
 			continue
 		}
 		a := j.Alert
-		na := notify.Alert{ID: a.ID, Number: int(a.ID), Summary: a.Summary, Severity: a.Severity, Status: a.Status,
+		na := notify.Alert{ID: a.ID, Number: j.AlertNumber, Summary: a.Summary, Severity: a.Severity, Status: a.Status,
 			Source: a.Source, Component: a.Component, EventCount: int(a.EventCount), CreatedAt: a.CreatedAt}
 		if e.cfg.Links != nil {
 			link := notify.Link{AlertID: a.ID, UserID: j.UserID, NotificationID: j.ID, Expires: expires}

@@ -13,7 +13,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -32,10 +31,10 @@ type Store interface {
 	Work() <-chan struct{}
 	NextWork(ctx context.Context) (time.Time, bool, error)
 	ClaimEscalations(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.EscalationWork, error)
-	CompleteEscalation(ctx context.Context, owner string, o klaxon.EscalationOutcome) error
+	CompleteEscalations(ctx context.Context, owner string, outcomes []klaxon.EscalationOutcome) (lost int, err error)
 	ClaimNotifications(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
 	ClaimBundle(ctx context.Context, owner string, job klaxon.NotificationJob, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
-	LastSent(ctx context.Context, contactMethodID, serviceID int64) (time.Time, bool, error)
+	LastSent(ctx context.Context, contactMethodID, serviceID int64, now time.Time, exclude []int64) (time.Time, bool, error)
 	FinishNotifications(ctx context.Context, owner string, ids []int64, r klaxon.NotificationResult) error
 	AddNotifications(ctx context.Context, ns []klaxon.Notification) error
 	ListContactMethods(ctx context.Context, userID int64) ([]klaxon.ContactMethod, error)
@@ -158,14 +157,16 @@ func (e *Engine) Run(ctx context.Context) {
 }
 
 // bundles groups claimed jobs that one message can carry: alert pages to
-// the same contact method about the same service. Order is kept.
-func bundles(jobs []klaxon.NotificationJob) [][]klaxon.NotificationJob {
+// the same contact method about the same service, when bundling is on (on
+// false: each job alone; dispatch bundles only when it is on). Order is
+// kept.
+func bundles(jobs []klaxon.NotificationJob, on bool) [][]klaxon.NotificationJob {
 	type key struct{ method, service int64 }
 	var out [][]klaxon.NotificationJob
 	index := map[key]int{}
 	for _, j := range jobs {
 		k := key{j.ContactMethodID, j.ServiceID}
-		if i, ok := index[k]; ok && j.Kind == klaxon.NotificationAlert {
+		if i, ok := index[k]; ok && on && j.Kind == klaxon.NotificationAlert {
 			out[i] = append(out[i], j)
 			continue
 		}
@@ -205,14 +206,22 @@ func (e *Engine) pass(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		outcomes := make([]klaxon.EscalationOutcome, 0, len(work))
 		for _, w := range work {
 			o, err := e.decide(ctx, w, now)
 			if err != nil {
-				return fmt.Errorf("engine: escalate alert %d: %w", w.Alert.ID, err)
+				// Its lease runs out and it is evaluated again; the others
+				// go on.
+				e.log.Error("engine: escalate", "alert", w.Alert.ID, "err", err)
+				continue
 			}
-			if err := e.store.CompleteEscalation(ctx, e.owner, o); err != nil && !errors.Is(err, klaxon.ErrLeaseLost) {
-				return fmt.Errorf("engine: escalate alert %d: %w", w.Alert.ID, err)
-			}
+			outcomes = append(outcomes, o)
+		}
+		// One transaction (one fsync) for the whole batch.
+		if lost, err := e.store.CompleteEscalations(ctx, e.owner, outcomes); err != nil {
+			return fmt.Errorf("engine: complete escalations: %w", err)
+		} else if lost > 0 {
+			e.log.Warn("engine: escalations taken over by another node before completion", "count", lost)
 		}
 		if len(work) < claimBatch {
 			break
@@ -228,7 +237,7 @@ func (e *Engine) pass(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, group := range bundles(jobs) {
+		for _, group := range bundles(jobs, e.cfg.BundleWindow > 0) {
 			e.slots <- struct{}{}
 			e.sends.Add(1)
 			go func() {

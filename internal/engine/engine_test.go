@@ -299,7 +299,7 @@ func TestEscalateNowPagesTheNextStepAtOnce(t *testing.T) {
 	})
 }
 
-func TestNoPolicyPagesNobodyAndSaysSo(t *testing.T) {
+func TestNoPolicyPagesNobody(t *testing.T) {
 	eachStore(t, func(t *testing.T, w *world) {
 		svc := klaxon.Service{Name: "unowned"}
 		must(t, w.s.CreateService(context.Background(), "test", &svc))
@@ -308,10 +308,11 @@ func TestNoPolicyPagesNobodyAndSaysSo(t *testing.T) {
 		must(t, err)
 		w.at(0)
 		w.expect(w.email)
-		log, err := w.s.AlertLog(context.Background(), res[0].AlertID)
-		must(t, err)
-		if len(log) != 1 || log[0].Message != "the service has no escalation policy: nobody was paged" {
-			t.Fatalf("log %+v", log)
+		if next, ok, err := w.s.NextWork(context.Background()); err != nil || ok {
+			t.Fatalf("an alert on a service without a policy left work for the engine: %v %v %v", next, ok, err)
+		}
+		if ns := w.notifications(res[0].AlertID); len(ns) != 0 {
+			t.Fatalf("notifications %+v", ns)
 		}
 	})
 }
@@ -371,8 +372,14 @@ func TestAnExpiredLeaseIsTakenOver(t *testing.T) {
 		w.expect(w.email)
 		w.at(31 * time.Second)
 		w.expect(w.email, "ada@example.com")
-		if err := w.s.CompleteEscalation(ctx, "dead-node", klaxon.EscalationOutcome{AlertID: work[0].Alert.ID}); !errors.Is(err, klaxon.ErrLeaseLost) {
-			t.Fatalf("the dead node completing late: %v, want ErrLeaseLost", err)
+		if lost, err := w.s.CompleteEscalations(ctx, "dead-node", []klaxon.EscalationOutcome{{AlertID: work[0].Alert.ID,
+			Notifications: []klaxon.Notification{{IdempotencyKey: "late", AlertID: work[0].Alert.ID, DueAt: w.clk.Now()}}}}); err != nil || lost != 1 {
+			t.Fatalf("the dead node completing late: lost %d, %v; want its outcome skipped", lost, err)
+		}
+		for _, n := range w.notifications(work[0].Alert.ID) {
+			if n.IdempotencyKey == "late" {
+				t.Fatalf("the late outcome was applied: %+v", n)
+			}
 		}
 	})
 }

@@ -34,6 +34,10 @@ type dialect struct {
 	// node is claiming are skipped instead of waited for. SQLite has one
 	// writer, so nothing to skip.
 	skipLocked string
+	// forUpdate ends a SELECT that serialises writers on a row (a person's
+	// alert numbers): on PostgreSQL the row is locked until the transaction
+	// ends. SQLite has one writer, so nothing to lock.
+	forUpdate string
 }
 
 // dialectFor picks the dialect from a database address: a postgres:// or
@@ -45,6 +49,7 @@ func dialectFor(addr string) (dialect, error) {
 			name: "postgres", driver: "pgx",
 			writeDSN: addr, readDSN: addr,
 			skipLocked: " FOR UPDATE SKIP LOCKED",
+			forUpdate:  " FOR UPDATE",
 			// One lock per schema: nodes sharing a schema migrate one at a
 			// time, while separate schemas (tests, tenants) do not wait on
 			// each other.

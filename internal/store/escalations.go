@@ -48,7 +48,7 @@ func wakeEscalation(ctx context.Context, tx *sql.Tx, alertID int64, now time.Tim
 // once without waiting on each other.
 func (s *Store) ClaimEscalations(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.EscalationWork, error) {
 	var work []klaxon.EscalationWork
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.claim(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT alert_id, policy FROM escalations
 WHERE due_at <= $1 AND lease_until <= $1 ORDER BY due_at LIMIT $2`+s.dialect.skipLocked, toDB(now), limit)
 		if err != nil {
@@ -140,73 +140,88 @@ func loadEscalationWork(ctx context.Context, tx *sql.Tx, alertID int64, snapshot
 	return w, rows.Err()
 }
 
-// CompleteEscalation applies what the engine decided for one claimed
-// escalation, in one transaction, and releases the lease. It fails with
-// ErrLeaseLost if owner no longer holds it: the node that took the work
-// over decides instead, and nothing is applied twice.
-func (s *Store) CompleteEscalation(ctx context.Context, owner string, o klaxon.EscalationOutcome) error {
+// CompleteEscalations applies what the engine decided for claimed
+// escalations, all in one transaction, and releases their leases. An
+// outcome whose lease owner no longer holds (it ran out and another node
+// took the work over) is skipped, so nothing is applied twice; lost counts
+// them.
+func (s *Store) CompleteEscalations(ctx context.Context, owner string, outcomes []klaxon.EscalationOutcome) (lost int, err error) {
 	now := s.now()
 	newJobs := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		next := neverDue
-		if !o.Next.IsZero() {
-			next = toDB(o.Next)
-		}
-		var res sql.Result
-		var err error
-		if o.Done {
-			res, err = tx.ExecContext(ctx, `DELETE FROM escalations WHERE alert_id = $1 AND lease_owner = $2`, o.AlertID, owner)
-		} else {
-			var snapshot sql.NullString
-			if o.Policy != nil {
-				b, err := json.Marshal(o.Policy)
-				if err != nil {
-					return fmt.Errorf("store: encode policy snapshot: %w", err)
-				}
-				snapshot = sql.NullString{String: string(b), Valid: true}
-			}
-			// The claim set due_at to the lease's end; a change of the alert
-			// while the engine worked set it to then, earlier. Keep that
-			// earlier time, so the change is evaluated, not missed.
-			res, err = tx.ExecContext(ctx, `UPDATE escalations SET policy = COALESCE($1, policy),
-due_at = CASE WHEN due_at < lease_until AND due_at < $2 THEN due_at ELSE $2 END, lease_owner = '', lease_until = 0
-WHERE alert_id = $3 AND lease_owner = $4`, snapshot, next, o.AlertID, owner)
-		}
-		if err != nil {
-			return fmt.Errorf("store: complete escalation of alert %d: %w", o.AlertID, err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return klaxon.ErrLeaseLost
-		}
-		if o.Unacknowledge {
-			if _, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'triggered', acknowledged_at = NULL WHERE id = $1 AND status = 'acknowledged'`, o.AlertID); err != nil {
-				return fmt.Errorf("store: unacknowledge alert %d: %w", o.AlertID, err)
-			}
-		}
-		for _, e := range o.Log {
-			if err := s.logAlert(ctx, tx, o.AlertID, e.At, e.Kind, e.Actor, e.Message); err != nil {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		lost, newJobs = 0, false
+		for i := range outcomes {
+			applied, err := s.completeEscalation(ctx, tx, owner, &outcomes[i], now)
+			if err != nil {
 				return err
 			}
-		}
-		for _, f := range o.Fired {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO escalation_firings (alert_id, firing, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-				o.AlertID, f.Key, toDB(f.At)); err != nil {
-				return fmt.Errorf("store: record firing %s of alert %d: %w", f.Key, o.AlertID, err)
+			if !applied {
+				lost++
 			}
-		}
-		for i := range o.Notifications {
-			if err := insertNotification(ctx, tx, &o.Notifications[i], now); err != nil {
-				return err
-			}
-			newJobs = true
-		}
-		if o.Done {
-			return suppressPending(ctx, tx, o.AlertID, "alert resolved", now)
+			newJobs = newJobs || (applied && len(outcomes[i].Notifications) > 0)
 		}
 		return nil
 	})
 	if err == nil && newJobs {
 		s.signalWork()
 	}
-	return err
+	return lost, err
+}
+
+func (s *Store) completeEscalation(ctx context.Context, tx *sql.Tx, owner string, o *klaxon.EscalationOutcome, now time.Time) (bool, error) {
+	next := neverDue
+	if !o.Next.IsZero() {
+		next = toDB(o.Next)
+	}
+	var res sql.Result
+	var err error
+	if o.Done {
+		res, err = tx.ExecContext(ctx, `DELETE FROM escalations WHERE alert_id = $1 AND lease_owner = $2`, o.AlertID, owner)
+	} else {
+		var snapshot sql.NullString
+		if o.Policy != nil {
+			b, err := json.Marshal(o.Policy)
+			if err != nil {
+				return false, fmt.Errorf("store: encode policy snapshot: %w", err)
+			}
+			snapshot = sql.NullString{String: string(b), Valid: true}
+		}
+		// The claim set due_at to the lease's end; a change of the alert
+		// while the engine worked set it to then, earlier. Keep that
+		// earlier time, so the change is evaluated, not missed.
+		res, err = tx.ExecContext(ctx, `UPDATE escalations SET policy = COALESCE($1, policy),
+due_at = CASE WHEN due_at < lease_until AND due_at < $2 THEN due_at ELSE $2 END, lease_owner = '', lease_until = 0
+WHERE alert_id = $3 AND lease_owner = $4`, snapshot, next, o.AlertID, owner)
+	}
+	if err != nil {
+		return false, fmt.Errorf("store: complete escalation of alert %d: %w", o.AlertID, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	if o.Unacknowledge {
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'triggered', acknowledged_at = NULL WHERE id = $1 AND status = 'acknowledged'`, o.AlertID); err != nil {
+			return false, fmt.Errorf("store: unacknowledge alert %d: %w", o.AlertID, err)
+		}
+	}
+	for _, e := range o.Log {
+		if err := s.logAlert(ctx, tx, o.AlertID, e.At, e.Kind, e.Actor, e.Message); err != nil {
+			return false, err
+		}
+	}
+	for _, f := range o.Fired {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO escalation_firings (alert_id, firing, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+			o.AlertID, f.Key, toDB(f.At)); err != nil {
+			return false, fmt.Errorf("store: record firing %s of alert %d: %w", f.Key, o.AlertID, err)
+		}
+	}
+	for i := range o.Notifications {
+		if err := insertNotification(ctx, tx, &o.Notifications[i], now); err != nil {
+			return false, err
+		}
+	}
+	if o.Done {
+		return true, suppressPending(ctx, tx, o.AlertID, "alert resolved", now)
+	}
+	return true, nil
 }

@@ -282,11 +282,14 @@ RETURNING id`
 WHERE service_id = $1 AND dedup_key = $2 AND status <> 'resolved'
 RETURNING id`
 
-	// A new alert gets its escalation row in the transaction that creates
-	// it: the engine can find every alert it must page for, after any crash.
-	startEscalationSQL = `INSERT INTO escalations (alert_id, due_at) VALUES ($1, $2)`
-	wakeEscalationSQL  = `UPDATE escalations SET due_at = $2 WHERE alert_id = $1`
-	logAlertSQL        = `INSERT INTO alert_log (alert_id, at, kind, actor, message) VALUES ($1, $2, $3, $4, $5)`
+	// A new alert on a service with an escalation policy gets its
+	// escalation row in the transaction that creates it: the engine can find
+	// every alert it must page for, after any crash. The policy is checked
+	// here, in the transaction, not from a cache that could be stale.
+	startEscalationSQL = `INSERT INTO escalations (alert_id, due_at)
+SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT) WHERE EXISTS (SELECT 1 FROM services WHERE id = $3 AND escalation_policy_id IS NOT NULL)`
+	wakeEscalationSQL = `UPDATE escalations SET due_at = $2 WHERE alert_id = $1`
+	logAlertSQL       = `INSERT INTO alert_log (alert_id, at, kind, actor, message) VALUES ($1, $2, $3, $4, $5)`
 
 	insertEventSQL = `INSERT INTO events (alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
@@ -409,7 +412,7 @@ func (s *Store) escalationFor(ctx context.Context, stmts *ingestStatements, ev *
 	var err error
 	switch {
 	case created:
-		_, err = stmts.startEscalation.ExecContext(ctx, alertID, at)
+		_, err = stmts.startEscalation.ExecContext(ctx, alertID, at, ev.ServiceID)
 	case alertID != 0 && ev.Action != klaxon.ActionTrigger:
 		kind := "acknowledged"
 		if ev.Action == klaxon.ActionResolve {

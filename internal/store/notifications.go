@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,7 +65,8 @@ WHERE alert_id = $3 AND status = 'pending' AND lease_owner = ''`, reason, toDB(n
 
 const jobColumns = `n.id, n.idempotency_key, n.kind, n.alert_id, n.service_id, n.user_id, n.contact_method_id, n.firing,
 n.status, n.reason, n.due_at, n.attempts, n.last_error, n.provider_id, COALESCE(n.bundle_id, 0), n.created_at,
-n.sent_at, n.delivered_at, n.failed_at, COALESCE(c.type, ''), COALESCE(c.address, ''), c.verified_at, COALESCE(u.name, '')`
+n.sent_at, n.delivered_at, n.failed_at, COALESCE(c.type, ''), COALESCE(c.address, ''), c.verified_at, COALESCE(u.name, ''),
+n.payload`
 
 func scanJob(row interface{ Scan(...any) error }) (klaxon.NotificationJob, error) {
 	var j klaxon.NotificationJob
@@ -73,7 +75,7 @@ func scanJob(row interface{ Scan(...any) error }) (klaxon.NotificationJob, error
 	var sent, delivered, failed, verified sql.NullInt64
 	err := row.Scan(&j.ID, &j.IdempotencyKey, &kind, &j.AlertID, &j.ServiceID, &j.UserID, &j.ContactMethodID, &j.Firing,
 		&status, &j.Reason, &due, &j.Attempts, &j.LastError, &j.ProviderID, &j.BundleID, &created,
-		&sent, &delivered, &failed, &ctype, &j.Address, &verified, &j.UserName)
+		&sent, &delivered, &failed, &ctype, &j.Address, &verified, &j.UserName, &j.Code)
 	j.Kind, j.Status, j.ContactType = klaxon.NotificationKind(kind), klaxon.NotificationStatus(status), klaxon.ContactType(ctype)
 	j.DueAt, j.CreatedAt = fromDB(due), fromDB(created)
 	j.SentAt, j.DeliveredAt, j.FailedAt = nullTime(sent), nullTime(delivered), nullTime(failed)
@@ -86,7 +88,7 @@ const jobFrom = ` FROM notifications n LEFT JOIN contact_methods c ON c.id = n.c
 // ClaimNotifications leases up to limit pending notifications due at now,
 // oldest first, and loads what sending them needs.
 func (s *Store) ClaimNotifications(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error) {
-	return s.claimJobs(ctx, owner, now, leaseFor, `status = 'pending' AND due_at <= $1 AND lease_until <= $1 ORDER BY due_at LIMIT $2`, toDB(now), limit)
+	return s.claimJobs(ctx, owner, now, leaseFor, `status = 'pending' AND due_at <= $1 AND lease_until <= $1 ORDER BY due_at, id LIMIT $2`, toDB(now), limit)
 }
 
 // ClaimBundle leases the other pending notifications to the same contact
@@ -94,13 +96,13 @@ func (s *Store) ClaimNotifications(ctx context.Context, owner string, now time.T
 // bundled message will cover along with the job already claimed.
 func (s *Store) ClaimBundle(ctx context.Context, owner string, job klaxon.NotificationJob, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error) {
 	return s.claimJobs(ctx, owner, now, leaseFor, `status = 'pending' AND due_at <= $1 AND lease_until <= $1
-AND contact_method_id = $3 AND service_id = $4 AND kind = 'alert' AND id <> $5 ORDER BY due_at LIMIT $2`,
+AND contact_method_id = $3 AND service_id = $4 AND kind = 'alert' AND id <> $5 ORDER BY due_at, id LIMIT $2`,
 		toDB(now), limit, job.ContactMethodID, job.ServiceID, job.ID)
 }
 
 func (s *Store) claimJobs(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, where string, args ...any) ([]klaxon.NotificationJob, error) {
 	var jobs []klaxon.NotificationJob
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.claim(ctx, func(tx *sql.Tx) error {
 		ids, err := queryIDs(ctx, tx, `SELECT id FROM notifications WHERE `+where+s.dialect.skipLocked, args...)
 		if err != nil {
 			return fmt.Errorf("store: claim notifications: %w", err)
@@ -119,6 +121,11 @@ func (s *Store) claimJobs(ctx context.Context, owner string, now time.Time, leas
 			}
 			if j.AlertID != 0 {
 				if j.Alert, err = alertByID(ctx, tx, j.AlertID); err != nil {
+					return err
+				}
+			}
+			if j.Kind == klaxon.NotificationAlert && j.UserID != 0 && j.AlertID != 0 && j.Alert.Status != klaxon.AlertResolved {
+				if j.AlertNumber, err = s.alertNumber(ctx, tx, j.UserID, j.AlertID, now); err != nil {
 					return err
 				}
 			}
@@ -148,11 +155,23 @@ func queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]int6
 
 // LastSent is when a message about the service last went to the contact
 // method, for bundling: pages that follow within the bundling window wait
-// and go out together.
-func (s *Store) LastSent(ctx context.Context, contactMethodID, serviceID int64) (time.Time, bool, error) {
+// and go out together. A message being sent right now (a leased job other
+// than those in exclude, the caller's own) counts as sent at now, so that
+// a page decided while the first is on its way waits for the window too.
+func (s *Store) LastSent(ctx context.Context, contactMethodID, serviceID int64, now time.Time, exclude []int64) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := s.r.QueryRowContext(ctx, `SELECT MAX(sent_at) FROM notifications WHERE contact_method_id = $1 AND service_id = $2 AND sent_at IS NOT NULL`,
-		contactMethodID, serviceID).Scan(&at)
+	args := []any{contactMethodID, serviceID, toDB(now)}
+	notIn := ""
+	for _, id := range exclude {
+		args = append(args, id)
+		notIn += fmt.Sprintf(", $%d", len(args))
+	}
+	if notIn != "" {
+		notIn = " AND id NOT IN (" + notIn[2:] + ")"
+	}
+	err := s.r.QueryRowContext(ctx, `SELECT MAX(CASE WHEN sent_at IS NOT NULL THEN sent_at ELSE $3 END) FROM notifications
+WHERE contact_method_id = $1 AND service_id = $2 AND (sent_at IS NOT NULL OR (status = 'pending' AND lease_owner <> '' AND lease_until > $3))`+notIn,
+		args...).Scan(&at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: last sent: %w", err)
 	}
@@ -184,6 +203,7 @@ func (s *Store) FinishNotifications(ctx context.Context, owner string, ids []int
 			}
 			res, err := tx.ExecContext(ctx, `UPDATE notifications SET status = $1, bundle_id = $2, provider_id = $3, reason = $4, last_error = $5,
 attempts = attempts + $6, due_at = COALESCE($7, due_at), sent_at = COALESCE($8, sent_at), failed_at = COALESCE($9, failed_at),
+payload = CASE WHEN $1 = 'pending' THEN payload ELSE '' END,
 lease_owner = '', lease_until = 0, updated_at = $10 WHERE id = $11 AND lease_owner = $12`,
 				string(r.Status), nullID(r.BundleID), r.ProviderID, r.Reason, klaxon.Truncate(r.Error, 1000), attempted,
 				due, sent, failed, toDB(now), id, owner)
@@ -226,6 +246,35 @@ func (s *Store) RecordDelivery(ctx context.Context, providerID string, delivered
 		return nil
 	})
 	return n > 0, err
+}
+
+// NotificationsSentWith returns the notification whose idempotency key is
+// key, and every notification its message carried (a bundle), oldest first:
+// what a key pressed during a page call answers. An unknown key is
+// ENOTFOUND.
+func (s *Store) NotificationsSentWith(ctx context.Context, key string) ([]klaxon.Notification, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM notifications WHERE idempotency_key = $1`, key).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, klaxon.Errorf(klaxon.ENOTFOUND, "no notification has the key %q", klaxon.Truncate(key, 80))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: notification by key: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+jobColumns+jobFrom+` WHERE n.id = $1 OR n.bundle_id = $1 ORDER BY n.id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: notifications sent with %d: %w", id, err)
+	}
+	defer rows.Close()
+	var out []klaxon.Notification
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: notifications sent with %d: %w", id, err)
+		}
+		out = append(out, j.Notification)
+	}
+	return out, rows.Err()
 }
 
 // ListNotifications returns the notifications of an alert (alertID not 0)

@@ -70,3 +70,10 @@ func truncateBody(s string, limit int) string {
 	}
 	return s
 }
+
+// MessageTwiML is the answer to an incoming SMS that replies with text: a
+// confirmation ("Alert 4 acknowledged") or what went wrong. The reply is
+// cut to MaxBodyChars.
+func MessageTwiML(text string) []byte {
+	return []byte(xmlHeader + "<Response><Message>" + escape(truncateBody(text, MaxBodyChars)) + "</Message></Response>")
+}

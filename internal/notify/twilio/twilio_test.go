@@ -304,3 +304,15 @@ func TestStringsHideCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageTwiML(t *testing.T) {
+	doc := MessageTwiML("Alert 4 acknowledged: <disk> & \"db\"")
+	d := parseTwiML(t, doc)
+	if len(d.Verbs) != 1 || d.Verbs[0].XMLName.Local != "Message" || d.Verbs[0].Text != "Alert 4 acknowledged: <disk> & \"db\"" {
+		t.Errorf("MessageTwiML = %s", doc)
+	}
+	long := MessageTwiML(strings.Repeat("x", 2*MaxBodyChars))
+	if d := parseTwiML(t, long); len([]rune(d.Verbs[0].Text)) != MaxBodyChars {
+		t.Errorf("a long reply is %d characters, want %d", len([]rune(d.Verbs[0].Text)), MaxBodyChars)
+	}
+}

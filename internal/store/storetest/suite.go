@@ -53,6 +53,9 @@ func Run(t *testing.T, open Opener) {
 		{"CalendarFeeds", testFeeds},
 		{"SchedulesOfUser", testSchedulesOfUser},
 		{"OnCallMutationsAudited", testOnCallAudit},
+		{"AlertNumbersPerPersonReused", testAlertNumbers},
+		{"AlertNumbersUniqueAcrossNodes", testAlertNumbersConcurrent},
+		{"PhoneVerification", testVerification},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
