@@ -125,6 +125,9 @@ type NotificationJob struct {
 	// Code is the verification code a verification job carries; empty for
 	// an alert page.
 	Code string
+	// InMaintenance is set when the alert's service is in a maintenance
+	// window as the job is claimed: the page is recorded, not sent.
+	InMaintenance bool
 }
 
 // NotificationResult is what became of a claimed notification.

@@ -46,6 +46,9 @@ type Store interface {
 	ResolveAlert(ctx context.Context, actor string, id int64) (klaxon.Alert, error)
 	EscalateAlert(ctx context.Context, actor string, id int64, how string) (klaxon.Alert, error)
 	Respond(ctx context.Context, r klaxon.Response) (klaxon.Alert, error)
+	CreateMaintenanceWindow(ctx context.Context, actor string, m *klaxon.MaintenanceWindow) error
+	ListMaintenanceWindows(ctx context.Context, serviceID int64, since time.Time) ([]klaxon.MaintenanceWindow, error)
+	EndMaintenanceWindow(ctx context.Context, actor string, serviceID, id int64) (klaxon.MaintenanceWindow, error)
 	RecordDelivery(ctx context.Context, providerID string, delivered bool, reason string) (bool, error)
 	UsersByVerifiedPhone(ctx context.Context, phone string) ([]int64, error)
 	AlertByNumber(ctx context.Context, userID int64, number int) (klaxon.Alert, error)
@@ -219,6 +222,9 @@ func (s *Server) routes() []route {
 		{"GET", "/api/v1/services/{id}/integrations", viewer(s.listIntegrations)},
 		{"POST", "/api/v1/services/{id}/integrations", admin(s.createIntegration)},
 		{"POST", "/api/v1/services/{id}/integrations/{integration}/rotate", admin(s.rotateIntegration)},
+		{"GET", "/api/v1/services/{id}/maintenance-windows", viewer(s.listMaintenance)},
+		{"POST", "/api/v1/services/{id}/maintenance-windows", responder(s.createMaintenance)},
+		{"POST", "/api/v1/services/{id}/maintenance-windows/{window}/end", responder(s.endMaintenance)},
 
 		{"GET", "/api/v1/alerts", viewer(s.listAlerts)},
 		{"GET", "/api/v1/alerts/{id}", viewer(s.getAlert)},

@@ -21,7 +21,7 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 	now := e.cfg.Clock.Now()
 	if reason, ok := e.skip(job); ok {
 		e.finish(ctx, []int64{job.ID}, klaxon.NotificationResult{Status: klaxon.NotificationSuppressed, Reason: reason})
-		if job.Kind == klaxon.NotificationAlert && job.Alert.Status == klaxon.AlertTriggered {
+		if job.Kind == klaxon.NotificationAlert && job.Alert.Status == klaxon.AlertTriggered && !job.InMaintenance {
 			e.failover(ctx, job) // an unverified or vanished method: try the next one
 		}
 		if len(claimed) > 0 {
@@ -117,6 +117,8 @@ func (e *Engine) skip(j klaxon.NotificationJob) (string, bool) {
 		return "the alert was acknowledged", true
 	case j.Alert.Status == klaxon.AlertResolved:
 		return "the alert was resolved", true
+	case j.InMaintenance:
+		return "the service is in a maintenance window", true
 	}
 	return "", false
 }

@@ -416,3 +416,31 @@ func TestBundlingSendsOneMessageForAStorm(t *testing.T) {
 		})
 	}
 }
+
+func TestMaintenanceWindowRecordsButDoesNotSend(t *testing.T) {
+	eachStore(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		mw := klaxon.MaintenanceWindow{ServiceID: w.svc.ID, Start: t0.Add(-time.Minute), End: t0.Add(time.Hour), Description: "db upgrade"}
+		must(t, w.s.CreateMaintenanceWindow(ctx, "test", &mw))
+		id := w.event(klaxon.ActionTrigger, "db-1", klaxon.SeverityCritical)
+		w.at(0)
+		w.at(5 * time.Minute) // both of Ada's rules and step 2 fall due
+		w.expect(w.email)
+		w.expect(w.hook)
+		ns := w.notifications(id)
+		if len(ns) != 3 {
+			t.Fatalf("the escalation did not record its pages: %+v", ns)
+		}
+		for _, n := range ns {
+			if n.Status != klaxon.NotificationSuppressed || n.Reason != "the service is in a maintenance window" {
+				t.Errorf("notification %+v", n)
+			}
+		}
+		// Once the window ends, a new alert pages again.
+		_, err := w.s.EndMaintenanceWindow(ctx, "test", w.svc.ID, mw.ID)
+		must(t, err)
+		w.event(klaxon.ActionTrigger, "db-2", klaxon.SeverityCritical)
+		w.at(5 * time.Minute)
+		w.expect(w.email, "ada@example.com")
+	})
+}

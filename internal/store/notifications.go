@@ -123,6 +123,9 @@ func (s *Store) claimJobs(ctx context.Context, owner string, now time.Time, leas
 				if j.Alert, err = alertByID(ctx, tx, j.AlertID); err != nil {
 					return err
 				}
+				if j.InMaintenance, err = inMaintenance(ctx, tx, j.ServiceID, now); err != nil {
+					return err
+				}
 			}
 			if j.Kind == klaxon.NotificationAlert && j.UserID != 0 && j.AlertID != 0 && j.Alert.Status != klaxon.AlertResolved {
 				if j.AlertNumber, err = s.alertNumber(ctx, tx, j.UserID, j.AlertID, now); err != nil {

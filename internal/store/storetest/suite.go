@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"AlertNumbersPerPersonReused", testAlertNumbers},
 		{"AlertNumbersUniqueAcrossNodes", testAlertNumbersConcurrent},
 		{"PhoneVerification", testVerification},
+		{"MaintenanceWindows", testMaintenanceWindows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
