@@ -31,7 +31,7 @@ type Store interface {
 	Work() <-chan struct{}
 	NextWork(ctx context.Context) (time.Time, bool, error)
 	ClaimEscalations(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.EscalationWork, error)
-	CompleteEscalations(ctx context.Context, owner string, outcomes []klaxon.EscalationOutcome) (lost int, err error)
+	CompleteEscalations(ctx context.Context, owner string, outcomes []klaxon.EscalationOutcome, now time.Time, leaseFor time.Duration) (due []klaxon.NotificationJob, lost int, err error)
 	ClaimNotifications(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
 	ClaimBundle(ctx context.Context, owner string, job klaxon.NotificationJob, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
 	LastSent(ctx context.Context, contactMethodID, serviceID int64, now time.Time, exclude []int64) (time.Time, bool, error)
@@ -217,12 +217,16 @@ func (e *Engine) pass(ctx context.Context) error {
 			}
 			outcomes = append(outcomes, o)
 		}
-		// One transaction (one fsync) for the whole batch.
-		if lost, err := e.store.CompleteEscalations(ctx, e.owner, outcomes); err != nil {
+		// One transaction (one fsync) for the whole batch; the pages due
+		// now come back claimed, and go out at once.
+		due, lost, err := e.store.CompleteEscalations(ctx, e.owner, outcomes, now, e.jobLease())
+		if err != nil {
 			return fmt.Errorf("engine: complete escalations: %w", err)
-		} else if lost > 0 {
+		}
+		if lost > 0 {
 			e.log.Warn("engine: escalations taken over by another node before completion", "count", lost)
 		}
+		e.start(ctx, due)
 		if len(work) < claimBatch {
 			break
 		}
@@ -233,25 +237,35 @@ func (e *Engine) pass(ctx context.Context) error {
 			return nil // a finishing send wakes Run for the rest
 		}
 		now := e.cfg.Clock.Now()
-		jobs, err := e.store.ClaimNotifications(ctx, e.owner, now, e.cfg.SendTimeout+30*time.Second, free)
+		jobs, err := e.store.ClaimNotifications(ctx, e.owner, now, e.jobLease(), free)
 		if err != nil {
 			return err
 		}
-		for _, group := range bundles(jobs, e.cfg.BundleWindow > 0) {
-			e.slots <- struct{}{}
-			e.sends.Add(1)
-			go func() {
-				defer e.sends.Done()
-				defer func() { <-e.slots }()
-				e.dispatch(context.WithoutCancel(ctx), group[0], group[1:])
-				select {
-				case e.finished <- struct{}{}:
-				default:
-				}
-			}()
-		}
+		e.start(ctx, jobs)
 		if len(jobs) < free {
 			return nil
 		}
+	}
+}
+
+// jobLease is how long a claimed job is this node's: its send's timeout
+// and a margin for recording the result.
+func (e *Engine) jobLease() time.Duration { return e.cfg.SendTimeout + 30*time.Second }
+
+// start sends claimed jobs, each bundle on its own goroutine, at most
+// Config.Senders at a time (it waits for a free slot).
+func (e *Engine) start(ctx context.Context, jobs []klaxon.NotificationJob) {
+	for _, group := range bundles(jobs, e.cfg.BundleWindow > 0) {
+		e.slots <- struct{}{}
+		e.sends.Add(1)
+		go func() {
+			defer e.sends.Done()
+			defer func() { <-e.slots }()
+			e.dispatch(context.WithoutCancel(ctx), group[0], group[1:])
+			select {
+			case e.finished <- struct{}{}:
+			default:
+			}
+		}()
 	}
 }

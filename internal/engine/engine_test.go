@@ -372,9 +372,11 @@ func TestAnExpiredLeaseIsTakenOver(t *testing.T) {
 		w.expect(w.email)
 		w.at(31 * time.Second)
 		w.expect(w.email, "ada@example.com")
-		if lost, err := w.s.CompleteEscalations(ctx, "dead-node", []klaxon.EscalationOutcome{{AlertID: work[0].Alert.ID,
-			Notifications: []klaxon.Notification{{IdempotencyKey: "late", AlertID: work[0].Alert.ID, DueAt: w.clk.Now()}}}}); err != nil || lost != 1 {
-			t.Fatalf("the dead node completing late: lost %d, %v; want its outcome skipped", lost, err)
+		due, lost, err := w.s.CompleteEscalations(ctx, "dead-node", []klaxon.EscalationOutcome{{AlertID: work[0].Alert.ID,
+			Notifications: []klaxon.Notification{{IdempotencyKey: "late", AlertID: work[0].Alert.ID, DueAt: w.clk.Now()}}}},
+			w.clk.Now(), time.Minute)
+		if err != nil || lost != 1 || len(due) != 0 {
+			t.Fatalf("the dead node completing late: lost %d, due %v, %v; want its outcome skipped", lost, due, err)
 		}
 		for _, n := range w.notifications(work[0].Alert.ID) {
 			if n.IdempotencyKey == "late" {

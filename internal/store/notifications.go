@@ -107,6 +107,17 @@ func (s *Store) claimJobs(ctx context.Context, owner string, now time.Time, leas
 		if err != nil {
 			return fmt.Errorf("store: claim notifications: %w", err)
 		}
+		jobs, err = s.leaseJobs(ctx, tx, owner, ids, now, leaseFor)
+		return err
+	})
+	return jobs, err
+}
+
+// leaseJobs leases the notifications ids to owner in tx and loads what
+// sending them needs.
+func (s *Store) leaseJobs(ctx context.Context, tx *sql.Tx, owner string, ids []int64, now time.Time, leaseFor time.Duration) ([]klaxon.NotificationJob, error) {
+	jobs := make([]klaxon.NotificationJob, 0, len(ids))
+	err := func() error {
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `UPDATE notifications SET lease_owner = $1, lease_until = $2 WHERE id = $3`,
 				owner, toDB(now.Add(leaseFor)), id); err != nil {
@@ -135,7 +146,7 @@ func (s *Store) claimJobs(ctx context.Context, owner string, now time.Time, leas
 			jobs = append(jobs, j)
 		}
 		return nil
-	})
+	}()
 	return jobs, err
 }
 

@@ -183,11 +183,15 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.syncWAL()
 }
 
-// claim runs fn in a write transaction that takes leases. It does not wait
-// for the WAL's fsync: a lease lost in a power cut is harmless (the work
-// is simply done again, and a job's idempotency key keeps a provider from
-// delivering it twice), and the next durable write's fsync covers it
-// anyway. That saves a disk flush on the path from event to page.
+// claim runs fn in a write transaction whose loss in a power cut is
+// repaired by doing the work again: leases, and the engine's decisions
+// (which it re-derives from the escalation rows that ingestion made
+// durable). It does not wait for the WAL's fsync; the next durable write's
+// fsync covers it anyway (a process crash loses nothing either way: the
+// WAL is in the kernel). A page decided, sent, and then lost with its
+// record in a power cut is decided and sent again, with the same
+// idempotency key. That saves two disk flushes on the path from event to
+// page.
 func (s *Store) claim(ctx context.Context, fn func(*sql.Tx) error) error {
 	if err := s.failure(); err != nil {
 		return err
