@@ -25,6 +25,8 @@ type channelConfig struct {
 	smtpURL, smtpFrom string
 	ntfyToken         string
 	bundleWindow      time.Duration
+	canaryInterval    time.Duration
+	canaryTimeout     time.Duration
 
 	// SMS and voice: a Twilio account, a generic HTTP SMS gateway, or both
 	// (smsProvider picks the one that sends SMS; voice is Twilio's).
@@ -41,6 +43,8 @@ func (c *channelConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.smtpURL, "smtp-url", envOr("KLAXON_SMTP_URL", ""), "SMTP server for email notifications: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465 (env KLAXON_SMTP_URL)")
 	fs.StringVar(&c.smtpFrom, "smtp-from", envOr("KLAXON_SMTP_FROM", ""), "sender of email notifications, e.g. \"Klaxon <klaxon@example.com>\" (env KLAXON_SMTP_FROM)")
 	fs.StringVar(&c.ntfyToken, "ntfy-token", envOr("KLAXON_NTFY_TOKEN", ""), "access token for the ntfy server of push contact methods; empty publishes anonymously (env KLAXON_NTFY_TOKEN)")
+	fs.DurationVar(&c.canaryInterval, "canary-interval", envDuration("KLAXON_CANARY_INTERVAL", 5*time.Minute), "how often the self-test sends a synthetic event through the whole path and expects a notification; 0 turns it off (env KLAXON_CANARY_INTERVAL)")
+	fs.DurationVar(&c.canaryTimeout, "canary-timeout", envDuration("KLAXON_CANARY_TIMEOUT", 30*time.Second), "how long the self-test waits for its notification before failing /readyz and raising the alarm (env KLAXON_CANARY_TIMEOUT)")
 	fs.DurationVar(&c.bundleWindow, "bundle-window", envDuration("KLAXON_BUNDLE_WINDOW", time.Minute), "after a page about a service, further pages about it to the same contact method wait this long and go out as one message; 0 or less sends each at once (env KLAXON_BUNDLE_WINDOW)")
 
 	fs.StringVar(&c.twilioSID, "twilio-account-sid", envOr("KLAXON_TWILIO_ACCOUNT_SID", ""), "Twilio account SID (AC…) for SMS and voice contact methods (env KLAXON_TWILIO_ACCOUNT_SID)")

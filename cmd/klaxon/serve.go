@@ -134,17 +134,31 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if bundleWindow <= 0 {
 		bundleWindow = -1 // off; the engine reads 0 as "the default"
 	}
+	self := selfAlerts{st}
+	var canary *engine.Canary
+	if c.channels.canaryInterval > 0 {
+		if bundleWindow > 0 && c.channels.canaryInterval <= bundleWindow+c.channels.canaryTimeout {
+			return usageError{fmt.Sprintf("--canary-interval (%s) must be longer than --bundle-window plus --canary-timeout (%s): the canary's pages would wait to be bundled",
+				c.channels.canaryInterval, bundleWindow+c.channels.canaryTimeout)}
+		}
+		canary = engine.NewCanary(engine.CanaryConfig{Interval: c.channels.canaryInterval, Timeout: c.channels.canaryTimeout,
+			Inject: canaryInject(st, "http://"+ln.Addr().String()), Alarm: canaryAlarm(st, channels[klaxon.ContactEmail], self), Logger: log})
+		channels[klaxon.ContactWebhook] = canary.Notifier(channels[klaxon.ContactWebhook])
+	}
 	eng := engine.New(st, engine.Config{Logger: log, Channels: channels, Links: links, WebhookSecret: webhookSecret,
-		BundleWindow: bundleWindow})
+		BundleWindow: bundleWindow, SelfAlerts: self})
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	engineDone := make(chan struct{})
 	go func() { defer close(engineDone); eng.Run(engineCtx) }()
+	if canary != nil {
+		go canary.Run(engineCtx)
+	}
 	defer func() { stopEngine(); <-engineDone }()
 
 	srv := &http.Server{
 		Handler: api.New(api.Config{Store: st, Logger: log, Registry: reg, Version: version,
 			RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst, PublicURL: publicURL, Links: links,
-			WebhookSecret: webhookSecret, TwilioAuthToken: c.channels.twilioAuthToken()}),
+			WebhookSecret: webhookSecret, TwilioAuthToken: c.channels.twilioAuthToken(), SelfTest: selfTest(canary)}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -184,6 +198,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// selfTest is the canary's state for /readyz; nil when the canary is off.
+func selfTest(c *engine.Canary) func() error {
+	if c == nil {
+		return nil
+	}
+	return c.Healthy
 }
 
 // messageKeys derives from the store's secret feed key the key that signs

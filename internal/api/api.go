@@ -117,6 +117,9 @@ type Config struct {
 	PublicURL string
 	// Links checks the response links in messages; nil refuses them all.
 	Links *notify.Linker
+	// SelfTest, when set, is the last self-test's failure (nil when it
+	// passed): /readyz fails while it fails.
+	SelfTest func() error
 	// WebhookSecret is the signing key of a webhook contact method; the
 	// answer that creates one shows it, once.
 	WebhookSecret func(contactMethodID int64) []byte
@@ -143,6 +146,7 @@ type Server struct {
 	feedKeyCache atomic.Pointer[[]byte] // the store's feed key, once read
 	zones        schedule.Zones         // parsed time zones: loading one costs ~5 µs per schedule
 	links        *notify.Linker
+	selfTest     func() error
 	webhookKey   func(int64) []byte
 	twilioToken  string
 
@@ -179,6 +183,7 @@ func New(cfg Config) *Server {
 		clock:       cfg.Clock,
 		publicURL:   cfg.PublicURL,
 		links:       cfg.Links,
+		selfTest:    cfg.SelfTest,
 		webhookKey:  cfg.WebhookSecret,
 		twilioToken: cfg.TwilioAuthToken,
 

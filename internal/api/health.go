@@ -45,14 +45,26 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": s.version})
 }
 
-// readyz says whether this node can do its job: the database answers.
+// readyz says whether this node can do its job: the database answers, and
+// the self-test's last synthetic event became a notification.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	checks := map[string]string{"database": "ok", "canary": "off"}
+	ready := true
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": map[string]string{"database": "unreachable"}})
+		checks["database"], ready = "unreachable", false
+	}
+	if s.selfTest != nil {
+		checks["canary"] = "ok"
+		if err := s.selfTest(); err != nil {
+			checks["canary"], ready = "failing: "+err.Error(), false
+		}
+	}
+	if !ready {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": map[string]string{"database": "ok"}})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }

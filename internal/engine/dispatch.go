@@ -79,6 +79,7 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 	if e.cfg.OnSent != nil {
 		e.cfg.OnSent(job, e.cfg.Clock.Now().Sub(job.DueAt), err)
 	}
+	e.channelResult(ctx, job.ContactType, err, notify.IsPermanent(err))
 	if err == nil {
 		e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationSent, BundleID: job.ID,
 			ProviderID: receipt.ProviderID, Attempted: true})

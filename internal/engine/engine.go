@@ -65,6 +65,9 @@ type Config struct {
 	MaxAttempts int
 	// Senders bounds concurrent sends. Default 16.
 	Senders int
+	// SelfAlerts, when set, raises an alert about Klaxon itself when a
+	// channel keeps failing, and resolves it when it recovers.
+	SelfAlerts SelfAlerter
 	// OnSent, when set, is told each message handed to a channel and how
 	// long after its job fell due (for metrics and the benchmark).
 	OnSent func(job klaxon.NotificationJob, late time.Duration, err error)
@@ -79,6 +82,7 @@ type Engine struct {
 	owner string
 	log   *slog.Logger
 
+	health   channelHealth
 	sends    sync.WaitGroup
 	slots    chan struct{}
 	finished chan struct{} // a send finished: its result may unblock more work
@@ -121,6 +125,7 @@ func New(s Store, cfg Config) *Engine {
 		cfg: cfg, store: s, dir: s, log: cfg.Logger,
 		owner:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
 		slots:    make(chan struct{}, cfg.Senders),
+		health:   channelHealth{failed: map[klaxon.ContactType]int{}, raised: map[klaxon.ContactType]bool{}},
 		finished: make(chan struct{}, 1),
 	}
 }

@@ -1,0 +1,167 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+	"github.com/klaxonhq/klaxon/internal/notify"
+)
+
+// The canary is Klaxon testing its own heartbeat. Every interval it sends a
+// synthetic event through the whole path — the HTTP API, the store, the
+// escalation engine, a notification job and a channel — to a canary person
+// whose only contact method is CanaryAddress, which never leaves the
+// process: the canary's notifier receives it. If the page does not arrive
+// within the timeout, /readyz fails and the canary raises the alarm through
+// a way that does not depend on that path (Config.Alarm: an email straight
+// to the admins, and the log). A real outage of this kind — events
+// accepted, nobody notified — is what the canary is for.
+
+// CanaryAddress is the webhook address of the canary person. The .invalid
+// top-level domain never resolves, so a misrouted canary page fails rather
+// than reaching anyone.
+const CanaryAddress = "https://canary.klaxon.invalid/page"
+
+// CanaryConfig configures a Canary.
+type CanaryConfig struct {
+	// Interval between checks; Timeout for the page to arrive.
+	Interval, Timeout time.Duration
+	// Inject sends the canary event (trigger or resolve, with that dedup
+	// key) through the public API and returns the alert id.
+	Inject func(ctx context.Context, action klaxon.Action, dedupKey string) (alertID int64, err error)
+	// Alarm is told, once per failure and again on recovery (err nil), by
+	// a path that does not go through the notification jobs.
+	Alarm  func(ctx context.Context, err error)
+	Logger *slog.Logger
+}
+
+// Canary runs the self-test. It is safe for concurrent use.
+type Canary struct {
+	cfg CanaryConfig
+
+	mu       sync.Mutex
+	waiting  map[int64]chan struct{} // alert id → closed when its page arrives
+	failure  error                   // the last check's failure; nil when healthy
+	received map[int64]bool          // pages that arrived before their wait began
+}
+
+// NewCanary returns a canary; Run starts it.
+func NewCanary(cfg CanaryConfig) *Canary {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Canary{cfg: cfg, waiting: map[int64]chan struct{}{}, received: map[int64]bool{}}
+}
+
+// Healthy is nil when the last check passed (or none has run yet), else why
+// it failed: for /readyz.
+func (c *Canary) Healthy() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failure
+}
+
+// Notifier wraps a channel (the webhook channel): pages to CanaryAddress
+// are received by the canary; all others go to the channel.
+func (c *Canary) Notifier(inner notify.Notifier) notify.Notifier {
+	return canaryNotifier{c: c, inner: inner}
+}
+
+type canaryNotifier struct {
+	c     *Canary
+	inner notify.Notifier
+}
+
+func (n canaryNotifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt, error) {
+	if m.To.Address != CanaryAddress {
+		if n.inner == nil {
+			return notify.Receipt{}, notify.Permanent(errors.New("no webhook channel"))
+		}
+		return n.inner.Notify(ctx, m)
+	}
+	n.c.mu.Lock()
+	for _, a := range m.Alerts {
+		if ch, ok := n.c.waiting[a.ID]; ok {
+			close(ch)
+			delete(n.c.waiting, a.ID)
+		} else {
+			n.c.received[a.ID] = true
+		}
+	}
+	n.c.mu.Unlock()
+	return notify.Receipt{ProviderID: "canary"}, nil
+}
+
+// Run checks every Interval until ctx ends.
+func (c *Canary) Run(ctx context.Context) {
+	t := time.NewTicker(c.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.Check(ctx)
+	}
+}
+
+// Check runs one self-test and records its result.
+func (c *Canary) Check(ctx context.Context) error {
+	err := c.check(ctx)
+	c.mu.Lock()
+	was := c.failure
+	c.failure = err
+	c.mu.Unlock()
+	switch {
+	case err != nil && was == nil:
+		c.cfg.Logger.Error("canary: a synthetic event did not become a notification; paging may be broken", "err", err)
+		if c.cfg.Alarm != nil {
+			c.cfg.Alarm(ctx, err)
+		}
+	case err == nil && was != nil:
+		c.cfg.Logger.Info("canary: notifications flow again")
+		if c.cfg.Alarm != nil {
+			c.cfg.Alarm(ctx, nil)
+		}
+	}
+	return err
+}
+
+func (c *Canary) check(ctx context.Context) error {
+	key := fmt.Sprintf("canary-%d", time.Now().UnixNano())
+	alertID, err := c.cfg.Inject(ctx, klaxon.ActionTrigger, key)
+	if err != nil {
+		return fmt.Errorf("the canary event was not accepted: %w", err)
+	}
+	c.mu.Lock()
+	done := make(chan struct{})
+	if c.received[alertID] {
+		delete(c.received, alertID)
+		close(done)
+	} else {
+		c.waiting[alertID] = done
+	}
+	c.mu.Unlock()
+	timer := time.NewTimer(c.cfg.Timeout)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		c.mu.Lock()
+		delete(c.waiting, alertID)
+		c.mu.Unlock()
+		return fmt.Errorf("canary alert %d was accepted but no notification was sent within %s", alertID, c.cfg.Timeout)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if _, err := c.cfg.Inject(ctx, klaxon.ActionResolve, key); err != nil {
+		return fmt.Errorf("the canary's resolve event was not accepted: %w", err)
+	}
+	return nil
+}
