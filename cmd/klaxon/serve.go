@@ -57,11 +57,17 @@ func serveFlags(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.publicURL, "public-url", envOr("KLAXON_PUBLIC_URL", ""), "the server's URL as people reach it, for links in messages and calendar feeds; default: http:// and the listen address (env KLAXON_PUBLIC_URL)")
 	fs.StringVar(&c.email, "admin-email", envOr("KLAXON_ADMIN_EMAIL", "admin@localhost"), "email of the first admin, created on first start")
 	c.channels.flags(fs)
+	configPath := fs.String("config", envOr("KLAXON_CONFIG", ""), "a YAML file of settings by flag name (smtp-url: …); flags and KLAXON_* variables win over it (env KLAXON_CONFIG)")
 	if err := fs.Parse(args); err != nil {
 		return c, flagError(err)
 	}
 	if fs.NArg() > 0 {
 		return c, usageError{fmt.Sprintf("serve takes no arguments, got %q", fs.Args())}
+	}
+	if *configPath != "" {
+		if err := applyConfigFile(fs, *configPath); err != nil {
+			return c, err
+		}
 	}
 	if err := c.logLevel.UnmarshalText([]byte(*level)); err != nil {
 		return c, usageError{fmt.Sprintf("--log-level: %v", err)}
