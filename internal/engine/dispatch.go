@@ -18,6 +18,10 @@ import (
 // that fails leaves the lease to run out, after which the job is tried
 // again.
 func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claimed []klaxon.NotificationJob) {
+	if job.Kind == klaxon.NotificationLifecycle {
+		e.deliver(ctx, job) // bundles never groups a delivery with anything
+		return
+	}
 	now := e.cfg.Clock.Now()
 	if reason, ok := e.skip(job); ok {
 		e.finish(ctx, []int64{job.ID}, klaxon.NotificationResult{Status: klaxon.NotificationSuppressed, Reason: reason})
@@ -176,32 +180,10 @@ func (e *Engine) fail(ctx context.Context, job klaxon.NotificationJob, ids []int
 	}
 }
 
-// failover pages the person on the contact method that follows the failed
-// one in their notification rules, at once. Each failover's key extends
-// the failed job's, so a failover is created once however often it is
-// decided, and the chain ends at the last method.
+// failover pages the person on their next contact method (see
+// store.Failover).
 func (e *Engine) failover(ctx context.Context, job klaxon.NotificationJob) {
-	rules, err := e.store.ListNotificationRules(ctx, job.UserID)
-	if err != nil {
-		e.log.Error("engine: failover", "notification", job.ID, "err", err)
-		return
-	}
-	var order []int64 // the person's methods for this urgency, in rule order
-	for _, r := range rules {
-		if r.Urgency == job.Alert.Urgency && !slices.Contains(order, r.ContactMethodID) {
-			order = append(order, r.ContactMethodID)
-		}
-	}
-	i := slices.Index(order, job.ContactMethodID)
-	if i < 0 || i+1 >= len(order) {
-		return
-	}
-	next := order[i+1]
-	n := job.Notification
-	n.ID, n.ContactMethodID, n.Status, n.Reason, n.Attempts = 0, next, klaxon.NotificationPending, "failover", 0
-	n.IdempotencyKey = fmt.Sprintf("%s.f%d", job.IdempotencyKey, next)
-	n.DueAt = e.cfg.Clock.Now()
-	if err := e.store.AddNotifications(ctx, []klaxon.Notification{n}); err != nil {
+	if _, err := e.store.Failover(ctx, job.ID); err != nil {
 		e.log.Error("engine: failover", "notification", job.ID, "err", err)
 	}
 }

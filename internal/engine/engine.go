@@ -36,7 +36,7 @@ type Store interface {
 	ClaimBundle(ctx context.Context, owner string, job klaxon.NotificationJob, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
 	LastSent(ctx context.Context, contactMethodID, serviceID int64, now time.Time, exclude []int64) (time.Time, bool, error)
 	FinishNotifications(ctx context.Context, owner string, ids []int64, r klaxon.NotificationResult) error
-	AddNotifications(ctx context.Context, ns []klaxon.Notification) error
+	Failover(ctx context.Context, notificationID int64) (bool, error)
 	ListContactMethods(ctx context.Context, userID int64) ([]klaxon.ContactMethod, error)
 }
 
@@ -53,6 +53,11 @@ type Config struct {
 	// WebhookSecret is the signing key of a webhook contact method, so that
 	// its receiver can check that a page came from this Klaxon.
 	WebhookSecret func(contactMethodID int64) []byte
+	// Lifecycle sends the deliveries of webhook subscriptions (alert
+	// lifecycle events), signed with WebhookSubscriptionSecret; nil fails
+	// them.
+	Lifecycle                 notify.LifecycleSender
+	WebhookSubscriptionSecret func(subscriptionID int64) []byte
 	// BundleWindow: after a page about a service goes to a contact method,
 	// further pages about that service to that method wait until the window
 	// has passed and then go out as one message. Default 1 minute;

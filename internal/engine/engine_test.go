@@ -51,7 +51,7 @@ func (c *channel) Notify(_ context.Context, m notify.Message) (notify.Receipt, e
 		}
 	}
 	c.sent = append(c.sent, m)
-	return notify.Receipt{ProviderID: fmt.Sprintf("msg-%d", c.n)}, nil
+	return notify.Receipt{ProviderID: fmt.Sprintf("msg-%p-%d", c, c.n)}, nil
 }
 
 // take returns the messages sent since the last take.
@@ -444,5 +444,34 @@ func TestMaintenanceWindowRecordsButDoesNotSend(t *testing.T) {
 		w.event(klaxon.ActionTrigger, "db-2", klaxon.SeverityCritical)
 		w.at(5 * time.Minute)
 		w.expect(w.email, "ada@example.com")
+	})
+}
+
+// A provider reporting a message undelivered (a delivery callback) pages
+// the person on their next contact method at once, like a failed send.
+func TestUndeliveredFallsOverToTheNextMethod(t *testing.T) {
+	eachStore(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		id := w.event(klaxon.ActionTrigger, "db-1", klaxon.SeverityCritical)
+		w.at(0)
+		w.expect(w.email, "ada@example.com")
+		sent := w.notifications(id)[0]
+		if ok, err := w.s.RecordDelivery(ctx, sent.ProviderID, false, "mailbox full"); err != nil || !ok {
+			t.Fatalf("record delivery: %v %v", ok, err)
+		}
+		w.at(10 * time.Second)
+		w.expect(w.hook, "https://hooks.example.com/ada") // her webhook, without waiting for its 2-minute rule
+		ns := w.notifications(id)
+		if ns[0].Status != klaxon.NotificationFailed || ns[0].Reason != "mailbox full" {
+			t.Errorf("undelivered notification %+v", ns[0])
+		}
+		// The webhook rule's own job (due at 2 minutes) still exists; the
+		// failover is a separate job, sent at once.
+		w.at(2 * time.Minute)
+		w.expect(w.hook, "https://hooks.example.com/ada")
+		// A second report of the same failure changes nothing more.
+		if ok, _ := w.s.RecordDelivery(ctx, sent.ProviderID, false, "mailbox full"); ok {
+			t.Error("a repeated callback acted again")
+		}
 	})
 }

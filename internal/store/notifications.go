@@ -57,7 +57,7 @@ func (s *Store) AddNotifications(ctx context.Context, ns []klaxon.Notification) 
 
 func suppressPending(ctx context.Context, tx *sql.Tx, alertID int64, reason string, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = 'suppressed', reason = $1, updated_at = $2
-WHERE alert_id = $3 AND status = 'pending' AND lease_owner = ''`, reason, toDB(now), alertID); err != nil {
+WHERE alert_id = $3 AND status = 'pending' AND lease_owner = '' AND kind <> 'lifecycle'`, reason, toDB(now), alertID); err != nil {
 		return fmt.Errorf("store: suppress notifications of alert %d: %w", alertID, err)
 	}
 	return nil
@@ -66,16 +66,18 @@ WHERE alert_id = $3 AND status = 'pending' AND lease_owner = ''`, reason, toDB(n
 const jobColumns = `n.id, n.idempotency_key, n.kind, n.alert_id, n.service_id, n.user_id, n.contact_method_id, n.firing,
 n.status, n.reason, n.due_at, n.attempts, n.last_error, n.provider_id, COALESCE(n.bundle_id, 0), n.created_at,
 n.sent_at, n.delivered_at, n.failed_at, COALESCE(c.type, ''), COALESCE(c.address, ''), c.verified_at, COALESCE(u.name, ''),
-n.payload`
+n.payload, n.subscription_id, n.event, n.actor`
 
 func scanJob(row interface{ Scan(...any) error }) (klaxon.NotificationJob, error) {
 	var j klaxon.NotificationJob
-	var kind, status, ctype string
+	var kind, status, ctype, event string
 	var due, created int64
 	var sent, delivered, failed, verified sql.NullInt64
 	err := row.Scan(&j.ID, &j.IdempotencyKey, &kind, &j.AlertID, &j.ServiceID, &j.UserID, &j.ContactMethodID, &j.Firing,
 		&status, &j.Reason, &due, &j.Attempts, &j.LastError, &j.ProviderID, &j.BundleID, &created,
-		&sent, &delivered, &failed, &ctype, &j.Address, &verified, &j.UserName, &j.Code)
+		&sent, &delivered, &failed, &ctype, &j.Address, &verified, &j.UserName, &j.Code,
+		&j.SubscriptionID, &event, &j.Actor)
+	j.Event = klaxon.WebhookEvent(event)
 	j.Kind, j.Status, j.ContactType = klaxon.NotificationKind(kind), klaxon.NotificationStatus(status), klaxon.ContactType(ctype)
 	j.DueAt, j.CreatedAt = fromDB(due), fromDB(created)
 	j.SentAt, j.DeliveredAt, j.FailedAt = nullTime(sent), nullTime(delivered), nullTime(failed)
@@ -86,10 +88,20 @@ func scanJob(row interface{ Scan(...any) error }) (klaxon.NotificationJob, error
 const jobFrom = ` FROM notifications n LEFT JOIN contact_methods c ON c.id = n.contact_method_id LEFT JOIN users u ON u.id = n.user_id`
 
 // ClaimNotifications leases up to limit pending notifications due at now,
-// oldest first, and loads what sending them needs.
+// oldest first, and loads what sending them needs. A lifecycle delivery
+// waits while an earlier one of the same alert to the same subscription is
+// pending (being sent, or waiting for a retry), so that a receiver sees an
+// alert's events in the order they happened.
 func (s *Store) ClaimNotifications(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error) {
-	return s.claimJobs(ctx, owner, now, leaseFor, `status = 'pending' AND due_at <= $1 AND lease_until <= $1 ORDER BY due_at, id LIMIT $2`, toDB(now), limit)
+	return s.claimJobs(ctx, owner, now, leaseFor, `status = 'pending' AND due_at <= $1 AND lease_until <= $1 AND `+deliveryInTurn+`
+ORDER BY due_at, id LIMIT $2`, toDB(now), limit)
 }
+
+// deliveryInTurn holds for a pending notification unless it is a lifecycle
+// delivery with an earlier one of its alert and subscription still pending.
+// The alert's own notifications are few, and found by notifications_alert.
+const deliveryInTurn = `(notifications.subscription_id = 0 OR NOT EXISTS (SELECT 1 FROM notifications e
+WHERE e.alert_id = notifications.alert_id AND e.id < notifications.id AND e.subscription_id = notifications.subscription_id AND e.status = 'pending'))`
 
 // ClaimBundle leases the other pending notifications to the same contact
 // method about alerts on the same service that are due by now: the ones a
@@ -134,7 +146,14 @@ func (s *Store) leaseJobs(ctx context.Context, tx *sql.Tx, owner string, ids []i
 				if j.Alert, err = alertByID(ctx, tx, j.AlertID); err != nil {
 					return err
 				}
+			}
+			if j.AlertID != 0 && j.Kind != klaxon.NotificationLifecycle {
 				if j.InMaintenance, err = inMaintenance(ctx, tx, j.ServiceID, now); err != nil {
+					return err
+				}
+			}
+			if j.SubscriptionID != 0 {
+				if j.Subscription, err = subscriptionByID(ctx, tx, j.SubscriptionID); err != nil && klaxon.ErrorCodeOf(err) != klaxon.ENOTFOUND {
 					return err
 				}
 			}
@@ -241,24 +260,46 @@ lease_owner = '', lease_until = 0, updated_at = $10 WHERE id = $11 AND lease_own
 
 // RecordDelivery applies a provider's delivery callback to the notification
 // it sent with that provider id: delivered, or failed with the provider's
-// reason. Unknown ids are ignored (false), as providers retry callbacks.
+// reason — and then the person is paged on their next contact method at
+// once (Failover), as after a send that failed. Unknown ids are ignored
+// (false), as providers retry callbacks.
 func (s *Store) RecordDelivery(ctx context.Context, providerID string, delivered bool, reason string) (bool, error) {
 	now := s.now()
 	var n int64
+	failedOver := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var res sql.Result
 		var err error
 		if delivered {
 			res, err = tx.ExecContext(ctx, `UPDATE notifications SET status = 'delivered', delivered_at = $1, updated_at = $1 WHERE provider_id = $2 AND status IN ('sent', 'delivered')`, toDB(now), providerID)
-		} else {
-			res, err = tx.ExecContext(ctx, `UPDATE notifications SET status = 'failed', failed_at = $1, reason = $2, updated_at = $1 WHERE provider_id = $3 AND status IN ('sent', 'delivered')`, toDB(now), reason, providerID)
+			if err != nil {
+				return fmt.Errorf("store: record delivery: %w", err)
+			}
+			n, _ = res.RowsAffected()
+			return nil
 		}
+		// Undelivered: the person was not reached, so they are paged on
+		// their next method, as after a failed send.
+		ids, err := queryIDs(ctx, tx, `SELECT id FROM notifications WHERE provider_id = $1 AND status IN ('sent', 'delivered') ORDER BY id`, providerID)
 		if err != nil {
 			return fmt.Errorf("store: record delivery: %w", err)
 		}
-		n, _ = res.RowsAffected()
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, `UPDATE notifications SET status = 'failed', failed_at = $1, reason = $2, updated_at = $1 WHERE id = $3`, toDB(now), reason, id); err != nil {
+				return fmt.Errorf("store: record delivery: %w", err)
+			}
+			created, err := failoverTx(ctx, tx, id, now)
+			if err != nil {
+				return err
+			}
+			failedOver = failedOver || created
+		}
+		n = int64(len(ids))
 		return nil
 	})
+	if failedOver {
+		s.signalWork()
+	}
 	return n > 0, err
 }
 
@@ -292,11 +333,12 @@ func (s *Store) NotificationsSentWith(ctx context.Context, key string) ([]klaxon
 }
 
 // ListNotifications returns the notifications of an alert (alertID not 0)
-// or of a user (userID not 0), newest first.
+// or of a user (userID not 0), newest first: the pages and verifications,
+// not the alert's webhook deliveries (ListWebhookDeliveries has those).
 func (s *Store) ListNotifications(ctx context.Context, alertID, userID int64, p klaxon.Page) ([]klaxon.Notification, error) {
 	p = p.Normalized()
 	rows, err := s.r.QueryContext(ctx, `SELECT `+jobColumns+jobFrom+` WHERE n.id < $1
-AND (CAST($3 AS BIGINT) = 0 OR n.alert_id = $3) AND (CAST($4 AS BIGINT) = 0 OR n.user_id = $4)
+AND (CAST($3 AS BIGINT) = 0 OR n.alert_id = $3) AND (CAST($4 AS BIGINT) = 0 OR n.user_id = $4) AND n.kind <> 'lifecycle'
 ORDER BY n.id DESC LIMIT $2`, p.Before, p.Limit, alertID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list notifications: %w", err)
@@ -321,7 +363,7 @@ func (s *Store) NextWork(ctx context.Context) (time.Time, bool, error) {
 	if err := s.r.QueryRowContext(ctx, `SELECT MIN(due_at) FROM escalations`).Scan(&esc); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next escalation: %w", err)
 	}
-	if err := s.r.QueryRowContext(ctx, `SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) FROM notifications WHERE status = 'pending'`).Scan(&job); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) FROM notifications WHERE status = 'pending' AND `+deliveryInTurn).Scan(&job); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next notification: %w", err)
 	}
 	next := int64(0)
