@@ -260,6 +260,7 @@ func (p *phones) notification(t *testing.T, alertID int64, typ klaxon.ContactTyp
 	t.Helper()
 	ns, err := p.store.ListNotifications(context.Background(), alertID, 0, klaxon.Page{})
 	mustDo(t, err)
+	slices.Reverse(ns) // the first page of that type, not a failover made later
 	for _, n := range ns {
 		if n.ContactType == typ && n.UserID == userID {
 			return n
@@ -454,6 +455,12 @@ func TestTwilioDeliveryReports(t *testing.T) {
 		status(url.Values{"MessageSid": {failed.ProviderID}, "MessageStatus": {"undelivered"}, "ErrorCode": {"30003"}})
 		if n := p.notification(t, a2, klaxon.ContactSMS, p.ada.ID); n.Status != klaxon.NotificationFailed || n.Reason != "Twilio reported undelivered (error 30003)" {
 			t.Fatalf("after undelivered: %+v", n)
+		}
+		// Undelivered, she is paged on her next method at once.
+		all, err := p.store.ListNotifications(context.Background(), a2, 0, klaxon.Page{})
+		mustDo(t, err)
+		if all[0].Reason != "failover" || all[0].IdempotencyKey != failed.IdempotencyKey+".f"+strconv.FormatInt(all[0].ContactMethodID, 10) {
+			t.Fatalf("no failover after the undelivered report: %+v", all[0])
 		}
 		call := p.notification(t, a1, klaxon.ContactVoice, p.ada.ID)
 		status(url.Values{"CallSid": {call.ProviderID}, "CallStatus": {"ringing"}})
