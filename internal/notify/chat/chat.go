@@ -52,7 +52,7 @@ var _ notify.Notifier = (*Client)(nil)
 // New returns a Client for cfg. It cannot fail today; it returns an error
 // so that every channel is built the same way.
 func New(cfg Config) (*Client, error) {
-	c := &Client{now: cfg.Now, http: noRedirects(cfg.HTTPClient)}
+	c := &Client{now: cfg.Now, http: notify.NoRedirects(cfg.HTTPClient)}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -99,17 +99,17 @@ func (c *Client) post(ctx context.Context, addr Address, body []byte) error {
 	where := fmt.Sprintf("%s webhook at %s", providerName(addr.Flavor), u.Host)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, addr.URL, bytes.NewReader(body))
 	if err != nil {
-		return notify.Permanent(fmt.Errorf("chat: build request for %s: %w", where, redact(err)))
+		return notify.Permanent(fmt.Errorf("chat: build request for %s: %w", where, notify.WithoutURL(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("chat: post to %s: %w", where, redact(err))
+		return fmt.Errorf("chat: post to %s: %w", where, notify.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return fmt.Errorf("chat: read answer from %s: %w", where, redact(err))
+		return fmt.Errorf("chat: read answer from %s: %w", where, notify.WithoutURL(err))
 	}
 	if err := notify.HTTPStatusError(providerName(addr.Flavor), resp.StatusCode, resp.Header.Get("Retry-After"), data, c.now()); err != nil {
 		return err
@@ -205,27 +205,4 @@ func label(verb string, a notify.Alert, bundle bool) string {
 		return fmt.Sprintf("%s #%d", verb, a.Number)
 	}
 	return verb
-}
-
-// noRedirects returns a copy of c (or of a default client) that hands a
-// 3xx answer back instead of following it.
-func noRedirects(c *http.Client) *http.Client {
-	var cp http.Client
-	if c != nil {
-		cp = *c
-	} else {
-		cp.Timeout = 30 * time.Second
-	}
-	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &cp
-}
-
-// redact drops the URL from a transport error, keeping the cause (so
-// errors.Is still finds context.DeadlineExceeded).
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

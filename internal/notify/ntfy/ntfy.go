@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -81,7 +80,7 @@ func New(cfg Config) (*Client, error) {
 		req.SetBasicAuth(cfg.Username, cfg.Password)
 		c.auth = req.Header.Get("Authorization")
 	}
-	c.http = noRedirects(cfg.HTTPClient)
+	c.http = notify.NoRedirects(cfg.HTTPClient)
 	return c, nil
 }
 
@@ -149,7 +148,7 @@ func (c *Client) Notify(ctx context.Context, m notify.Message) (notify.Receipt, 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, topic.Server+"/", bytes.NewReader(body))
 	if err != nil {
-		return notify.Receipt{}, notify.Permanent(fmt.Errorf("ntfy: build request for %s: %v", topic.Server, redact(err)))
+		return notify.Receipt{}, notify.Permanent(fmt.Errorf("ntfy: build request for %s: %v", topic.Server, notify.WithoutURL(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if c.auth != "" {
@@ -157,12 +156,12 @@ func (c *Client) Notify(ctx context.Context, m notify.Message) (notify.Receipt, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return notify.Receipt{}, fmt.Errorf("ntfy: publish to %s: %w", topic.Server, redact(err))
+		return notify.Receipt{}, fmt.Errorf("ntfy: publish to %s: %w", topic.Server, notify.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		return notify.Receipt{}, fmt.Errorf("ntfy: read answer from %s: %w", topic.Server, redact(err))
+		return notify.Receipt{}, fmt.Errorf("ntfy: read answer from %s: %w", topic.Server, notify.WithoutURL(err))
 	}
 	if err := notify.HTTPStatusError("ntfy", resp.StatusCode, resp.Header.Get("Retry-After"), data, c.now()); err != nil {
 		return notify.Receipt{}, err
@@ -235,30 +234,6 @@ func severityStyle(s klaxon.Severity) (priority int, tags []string) {
 		return priorityLow, []string{"information_source"}
 	}
 	return priorityDefault, nil
-}
-
-// noRedirects returns a copy of c (or of a default client) that hands a
-// 3xx answer back instead of following it.
-func noRedirects(c *http.Client) *http.Client {
-	var cp http.Client
-	if c != nil {
-		cp = *c
-	} else {
-		cp.Timeout = 30 * time.Second
-	}
-	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &cp
-}
-
-// redact drops the URL from a transport error: it names the topic, which
-// on an anonymous server is as good as a password. The cause is kept, so
-// errors.Is still finds context.DeadlineExceeded.
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }
 
 // hasControl reports whether s holds an ASCII control character, which no
