@@ -30,6 +30,11 @@ type NotificationKind string
 const (
 	NotificationAlert        NotificationKind = "alert"
 	NotificationVerification NotificationKind = "verification"
+	// NotificationLifecycle is a delivery of an alert lifecycle event to a
+	// webhook subscription: no person, no contact method, never bundled and
+	// never suppressed by acknowledgement or maintenance (it reports the
+	// lifecycle itself).
+	NotificationLifecycle NotificationKind = "lifecycle"
 )
 
 // Notification is one message to one contact method about one alert: a
@@ -61,6 +66,11 @@ type Notification struct {
 	// DeliveredAt is set by a provider's delivery callback.
 	DeliveredAt *time.Time
 	FailedAt    *time.Time
+	// SubscriptionID and Event are set on a lifecycle delivery: the webhook
+	// subscription it goes to and the event it reports. Its CreatedAt is
+	// when the event happened.
+	SubscriptionID int64
+	Event          WebhookEvent
 }
 
 // EscalationWork is an open alert whose escalation is due for evaluation,
@@ -128,6 +138,11 @@ type NotificationJob struct {
 	// InMaintenance is set when the alert's service is in a maintenance
 	// window as the job is claimed: the page is recorded, not sent.
 	InMaintenance bool
+	// Subscription is a lifecycle delivery's subscription as it is when the
+	// job is claimed (zero ID if it no longer exists), and Actor who
+	// caused the event when a person did ("token:3 (ops)"), else empty.
+	Subscription WebhookSubscription
+	Actor        string
 }
 
 // NotificationResult is what became of a claimed notification.

@@ -25,6 +25,7 @@ import (
 	"github.com/klaxonhq/klaxon/internal/api"
 	"github.com/klaxonhq/klaxon/internal/engine"
 	"github.com/klaxonhq/klaxon/internal/notify"
+	"github.com/klaxonhq/klaxon/internal/notify/webhook"
 	"github.com/klaxonhq/klaxon/internal/store"
 )
 
@@ -132,7 +133,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ln.Close()
 		return err
 	}
-	links, webhookSecret, err := messageKeys(ctx, st, publicURL)
+	links, webhookSecret, subscriptionSecret, err := messageKeys(ctx, st, publicURL)
+	if err != nil {
+		return err
+	}
+	lifecycle, err := webhook.New(webhook.Config{}) // webhook subscriptions' own client
 	if err != nil {
 		return err
 	}
@@ -152,7 +157,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		channels[klaxon.ContactWebhook] = canary.Notifier(channels[klaxon.ContactWebhook])
 	}
 	eng := engine.New(st, engine.Config{Logger: log, Channels: channels, Links: links, WebhookSecret: webhookSecret,
-		BundleWindow: bundleWindow, SelfAlerts: self})
+		BundleWindow: bundleWindow, SelfAlerts: self, Lifecycle: lifecycle, WebhookSubscriptionSecret: subscriptionSecret})
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	engineDone := make(chan struct{})
 	go func() { defer close(engineDone); eng.Run(engineCtx) }()
@@ -164,7 +169,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	srv := &http.Server{
 		Handler: api.New(api.Config{Store: st, Logger: log, Registry: reg, Version: version,
 			RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst, PublicURL: publicURL, Links: links,
-			WebhookSecret: webhookSecret, TwilioAuthToken: c.channels.twilioAuthToken(), SelfTest: selfTest(canary)}),
+			WebhookSecret: webhookSecret, TwilioAuthToken: c.channels.twilioAuthToken(), SelfTest: selfTest(canary),
+			WebhookSubscriptionSecret: subscriptionSecret}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -215,24 +221,27 @@ func selfTest(c *engine.Canary) func() error {
 }
 
 // messageKeys derives from the store's secret feed key the key that signs
-// response links and the signing key of each webhook contact method, so
-// that what one node (or the process before a restart) made works on every
-// other.
-func messageKeys(ctx context.Context, st *store.Store, publicURL string) (*notify.Linker, func(int64) []byte, error) {
+// response links and the signing key of each webhook contact method and of
+// each webhook subscription, so that what one node (or the process before a
+// restart) made works on every other.
+func messageKeys(ctx context.Context, st *store.Store, publicURL string) (links *notify.Linker, webhookSecret, subscriptionSecret func(int64) []byte, err error) {
 	key, err := st.FeedKey(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	derive := func(purpose string) []byte {
 		mac := hmac.New(sha256.New, key)
 		mac.Write([]byte(purpose))
 		return mac.Sum(nil)
 	}
-	links := notify.NewLinker(derive("klaxon response links"), publicURL)
-	webhookSecret := func(contactMethodID int64) []byte {
+	links = notify.NewLinker(derive("klaxon response links"), publicURL)
+	webhookSecret = func(contactMethodID int64) []byte {
 		return derive("klaxon webhook contact method " + strconv.FormatInt(contactMethodID, 10))
 	}
-	return links, webhookSecret, nil
+	subscriptionSecret = func(subscriptionID int64) []byte {
+		return derive("klaxon webhook subscription " + strconv.FormatInt(subscriptionID, 10))
+	}
+	return links, webhookSecret, subscriptionSecret, nil
 }
 
 // commitMetrics records each group commit: how many events it carried and

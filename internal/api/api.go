@@ -57,6 +57,11 @@ type Store interface {
 	ListNotifications(ctx context.Context, alertID, userID int64, p klaxon.Page) ([]klaxon.Notification, error)
 	AddAlertNote(ctx context.Context, actor string, alertID int64, body string) (klaxon.AlertLogEntry, error)
 	ListChangeEvents(ctx context.Context, serviceID int64, p klaxon.Page) ([]klaxon.ChangeEvent, error)
+	CreateWebhookSubscription(ctx context.Context, actor string, w *klaxon.WebhookSubscription) error
+	WebhookSubscription(ctx context.Context, id int64) (klaxon.WebhookSubscription, error)
+	ListWebhookSubscriptions(ctx context.Context, p klaxon.Page) ([]klaxon.WebhookSubscription, error)
+	SetWebhookSubscriptionEnabled(ctx context.Context, actor string, id int64, enabled bool) (klaxon.WebhookSubscription, error)
+	ListWebhookDeliveries(ctx context.Context, subscriptionID int64, p klaxon.Page) ([]klaxon.Notification, error)
 
 	CreateAPIToken(ctx context.Context, actor string, t *klaxon.APIToken, secret string) error
 	APIToken(ctx context.Context, id int64) (klaxon.APIToken, error)
@@ -123,6 +128,9 @@ type Config struct {
 	// WebhookSecret is the signing key of a webhook contact method; the
 	// answer that creates one shows it, once.
 	WebhookSecret func(contactMethodID int64) []byte
+	// WebhookSubscriptionSecret is the signing key of a webhook
+	// subscription; the answer that creates one shows it, once.
+	WebhookSubscriptionSecret func(subscriptionID int64) []byte
 	// TwilioAuthToken checks the signature of Twilio's callbacks (delivery
 	// reports, SMS replies, keys pressed during calls), which Twilio signs
 	// over PublicURL; empty turns those routes off (404). It is a secret:
@@ -148,6 +156,7 @@ type Server struct {
 	links        *notify.Linker
 	selfTest     func() error
 	webhookKey   func(int64) []byte
+	subSecret    func(int64) []byte
 	twilioToken  string
 
 	changeSlots chan struct{} // bounds change events waiting for the database
@@ -185,6 +194,7 @@ func New(cfg Config) *Server {
 		links:       cfg.Links,
 		selfTest:    cfg.SelfTest,
 		webhookKey:  cfg.WebhookSecret,
+		subSecret:   cfg.WebhookSubscriptionSecret,
 		twilioToken: cfg.TwilioAuthToken,
 
 		changeSlots: make(chan struct{}, 64),
@@ -244,6 +254,13 @@ func (s *Server) routes() []route {
 		{"GET", "/r/{token}", s.responsePage},
 		{"POST", "/r/{token}", csrf.Handler(http.HandlerFunc(s.respondByLink)).ServeHTTP},
 		{"GET", "/api/v1/change-events", viewer(s.listChangeEvents)},
+		// Webhook subscriptions: alert lifecycle events to any URL.
+		{"GET", "/api/v1/webhooks", admin(s.listWebhooks)},
+		{"POST", "/api/v1/webhooks", admin(s.createWebhook)},
+		{"GET", "/api/v1/webhooks/{id}", admin(s.getWebhook)},
+		{"POST", "/api/v1/webhooks/{id}/disable", admin(s.setWebhookEnabled(false))},
+		{"POST", "/api/v1/webhooks/{id}/enable", admin(s.setWebhookEnabled(true))},
+		{"GET", "/api/v1/webhooks/{id}/deliveries", admin(s.listWebhookDeliveries)},
 		// Twilio's callbacks: authenticated by Twilio's signature over the
 		// public URL and the form (see twilio.go).
 		{"POST", TwilioStatusPath, s.twilioStatus},

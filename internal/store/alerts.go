@@ -193,6 +193,9 @@ func (s *Store) Respond(ctx context.Context, r klaxon.Response) (klaxon.Alert, e
 		if err := s.logAlert(ctx, tx, a.ID, now, kind, r.Actor, r.How); err != nil {
 			return err
 		}
+		if err := enqueueLifecycle(ctx, tx, a, responseEvent(kind), r.Actor, now); err != nil {
+			return err
+		}
 		if err := wakeEscalation(ctx, tx, a.ID, now); err != nil {
 			return err
 		}

@@ -274,9 +274,12 @@ ON CONFLICT (service_id, dedup_key) WHERE status <> 'resolved'
 DO UPDATE SET event_count = alerts.event_count + 1, last_event_at = excluded.last_event_at
 RETURNING id, event_count`
 
+	// acknowledged_at is $3 exactly when this event acknowledged a
+	// triggered alert (an acknowledged one keeps its time): that is an
+	// alert.acknowledged for webhooks; acknowledging again is not.
 	acknowledgeOpenSQL = `UPDATE alerts SET status = 'acknowledged', acknowledged_at = COALESCE(acknowledged_at, $3), event_count = event_count + 1, last_event_at = $3
 WHERE service_id = $1 AND dedup_key = $2 AND status <> 'resolved'
-RETURNING id`
+RETURNING id, acknowledged_at`
 
 	resolveOpenSQL = `UPDATE alerts SET status = 'resolved', resolved_at = $3, event_count = event_count + 1, last_event_at = $3
 WHERE service_id = $1 AND dedup_key = $2 AND status <> 'resolved'
@@ -329,6 +332,10 @@ type ingestStatements struct {
 	trigger, acknowledge, resolve *sql.Stmt
 	insertEvent                   *sql.Stmt
 	startEscalation, wake, log    *sql.Stmt
+	anyHooks, lifecycle           *sql.Stmt
+	// hooks caches anyHooks's answer for one transaction: 0 not asked
+	// yet, 1 no enabled webhook subscription, 2 some.
+	hooks int8
 }
 
 func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStatements, error) {
@@ -340,6 +347,7 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStatements, error) {
 		{&st.trigger, upsertTriggerSQL}, {&st.acknowledge, acknowledgeOpenSQL},
 		{&st.resolve, resolveOpenSQL}, {&st.insertEvent, insertEventSQL},
 		{&st.startEscalation, startEscalationSQL}, {&st.wake, wakeEscalationSQL}, {&st.log, logAlertSQL},
+		{&st.anyHooks, anyHooksSQL}, {&st.lifecycle, enqueueLifecycleSQL},
 	} {
 		stmt, err := db.PrepareContext(ctx, p.sql)
 		if err != nil {
@@ -356,7 +364,7 @@ func (st *ingestStatements) in(ctx context.Context, tx *sql.Tx) *ingestStatement
 		trigger: tx.StmtContext(ctx, st.trigger), acknowledge: tx.StmtContext(ctx, st.acknowledge),
 		resolve: tx.StmtContext(ctx, st.resolve), insertEvent: tx.StmtContext(ctx, st.insertEvent),
 		startEscalation: tx.StmtContext(ctx, st.startEscalation), wake: tx.StmtContext(ctx, st.wake),
-		log: tx.StmtContext(ctx, st.log),
+		log: tx.StmtContext(ctx, st.log), anyHooks: tx.StmtContext(ctx, st.anyHooks), lifecycle: tx.StmtContext(ctx, st.lifecycle),
 	}
 }
 
@@ -370,6 +378,7 @@ func (s *Store) applyEvents(ctx context.Context, stmts *ingestStatements, r *ing
 	for i := range events {
 		ev := &events[i]
 		var alertID int64
+		var event klaxon.WebhookEvent // what the event did to the alert, for webhooks
 		var err error
 		switch ev.Action {
 		case klaxon.ActionTrigger:
@@ -378,10 +387,16 @@ func (s *Store) applyEvents(ctx context.Context, stmts *ingestStatements, r *ing
 				string(klaxon.UrgencyFor(ev.Severity)), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, at,
 			).Scan(&alertID, &count)
 			results[i].Created = count == 1
+			event = klaxon.WebhookAlertTriggered
 		case klaxon.ActionAcknowledge:
-			err = stmts.acknowledge.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, at).Scan(&alertID)
+			var ackedAt int64
+			err = stmts.acknowledge.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, at).Scan(&alertID, &ackedAt)
+			if ackedAt == at {
+				event = klaxon.WebhookAlertAcknowledged
+			}
 		case klaxon.ActionResolve:
 			err = stmts.resolve.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, at).Scan(&alertID)
+			event = klaxon.WebhookAlertResolved
 		default:
 			return nil, fmt.Errorf("store: ingest: unknown action %q", ev.Action)
 		}
@@ -391,7 +406,7 @@ func (s *Store) applyEvents(ctx context.Context, stmts *ingestStatements, r *ing
 		if err != nil {
 			return nil, fmt.Errorf("store: ingest %s: %w", ev.Action, err)
 		}
-		if err := s.escalationFor(ctx, stmts, ev, alertID, results[i].Created, at); err != nil {
+		if err := s.escalationFor(ctx, stmts, ev, alertID, results[i].Created, event, at); err != nil {
 			return nil, err
 		}
 		r.woke = r.woke || results[i].Created || (alertID != 0 && ev.Action != klaxon.ActionTrigger)
@@ -407,12 +422,16 @@ func (s *Store) applyEvents(ctx context.Context, stmts *ingestStatements, r *ing
 
 // escalationFor keeps the engine's rows in step with an event: a new alert
 // starts escalating, and an acknowledge or resolve that acted on an alert is
-// logged on it (the escalation's history) and wakes its escalation.
-func (s *Store) escalationFor(ctx context.Context, stmts *ingestStatements, ev *klaxon.Event, alertID int64, created bool, at int64) error {
+// logged on it (the escalation's history) and wakes its escalation. A new
+// alert, and an alert the event acknowledged or resolved, gets its webhook
+// deliveries (event) in the same statement whatever the subscriptions.
+func (s *Store) escalationFor(ctx context.Context, stmts *ingestStatements, ev *klaxon.Event, alertID int64, created bool, event klaxon.WebhookEvent, at int64) error {
 	var err error
 	switch {
 	case created:
-		_, err = stmts.startEscalation.ExecContext(ctx, alertID, at, ev.ServiceID)
+		if _, err = stmts.startEscalation.ExecContext(ctx, alertID, at, ev.ServiceID); err == nil {
+			err = stmts.deliveries(ctx, alertID, ev.ServiceID, event, at)
+		}
 	case alertID != 0 && ev.Action != klaxon.ActionTrigger:
 		kind := "acknowledged"
 		if ev.Action == klaxon.ActionResolve {
@@ -422,11 +441,37 @@ func (s *Store) escalationFor(ctx context.Context, stmts *ingestStatements, ev *
 		if _, err = stmts.log.ExecContext(ctx, alertID, at, kind, actor, "by an event"); err == nil {
 			_, err = stmts.wake.ExecContext(ctx, alertID, at)
 		}
+		if err == nil && event != "" {
+			err = stmts.deliveries(ctx, alertID, ev.ServiceID, event, at)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("store: escalation of alert %d: %w", alertID, err)
 	}
 	return nil
+}
+
+// deliveries creates the webhook deliveries of an event on an alert: one
+// INSERT … SELECT over the matching subscriptions. Whether any subscription
+// is enabled is asked once per transaction, in it, so that a store without
+// subscriptions (the common case) skips the insert, which costs a new alert
+// some 15% of its ingest time even when it selects nothing.
+func (st *ingestStatements) deliveries(ctx context.Context, alertID, serviceID int64, event klaxon.WebhookEvent, at int64) error {
+	if st.hooks == 0 {
+		var any bool
+		if err := st.anyHooks.QueryRowContext(ctx).Scan(&any); err != nil {
+			return fmt.Errorf("store: webhook subscriptions: %w", err)
+		}
+		st.hooks = 1
+		if any {
+			st.hooks = 2
+		}
+	}
+	if st.hooks == 1 {
+		return nil
+	}
+	_, err := st.lifecycle.ExecContext(ctx, lifecycleArgs(alertID, serviceID, event, "", at)...)
+	return err
 }
 
 // IngestChange stores a change event. Change events give context; they never

@@ -108,7 +108,7 @@ WHERE e.alert_id = notifications.alert_id AND e.id < notifications.id AND e.subs
 // bundled message will cover along with the job already claimed.
 func (s *Store) ClaimBundle(ctx context.Context, owner string, job klaxon.NotificationJob, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error) {
 	return s.claimJobs(ctx, owner, now, leaseFor, `status = 'pending' AND due_at <= $1 AND lease_until <= $1
-AND contact_method_id = $3 AND service_id = $4 AND kind = 'alert' AND id <> $5 ORDER BY due_at, id LIMIT $2`,
+AND contact_method_id = $3 AND service_id = $4 AND kind = 'alert' AND subscription_id = 0 AND id <> $5 ORDER BY due_at, id LIMIT $2`,
 		toDB(now), limit, job.ContactMethodID, job.ServiceID, job.ID)
 }
 
@@ -203,7 +203,7 @@ func (s *Store) LastSent(ctx context.Context, contactMethodID, serviceID int64, 
 		notIn = " AND id NOT IN (" + notIn[2:] + ")"
 	}
 	err := s.r.QueryRowContext(ctx, `SELECT MAX(CASE WHEN sent_at IS NOT NULL THEN sent_at ELSE $3 END) FROM notifications
-WHERE contact_method_id = $1 AND service_id = $2 AND (sent_at IS NOT NULL OR (status = 'pending' AND lease_owner <> '' AND lease_until > $3))`+notIn,
+WHERE contact_method_id = $1 AND service_id = $2 AND subscription_id = 0 AND (sent_at IS NOT NULL OR (status = 'pending' AND lease_owner <> '' AND lease_until > $3))`+notIn,
 		args...).Scan(&at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: last sent: %w", err)
@@ -338,7 +338,7 @@ func (s *Store) NotificationsSentWith(ctx context.Context, key string) ([]klaxon
 func (s *Store) ListNotifications(ctx context.Context, alertID, userID int64, p klaxon.Page) ([]klaxon.Notification, error) {
 	p = p.Normalized()
 	rows, err := s.r.QueryContext(ctx, `SELECT `+jobColumns+jobFrom+` WHERE n.id < $1
-AND (CAST($3 AS BIGINT) = 0 OR n.alert_id = $3) AND (CAST($4 AS BIGINT) = 0 OR n.user_id = $4) AND n.kind <> 'lifecycle'
+AND (CAST($3 AS BIGINT) = 0 OR n.alert_id = $3) AND (CAST($4 AS BIGINT) = 0 OR n.user_id = $4) AND n.subscription_id = 0
 ORDER BY n.id DESC LIMIT $2`, p.Before, p.Limit, alertID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("store: list notifications: %w", err)

@@ -11,11 +11,11 @@
 //	Idempotency-Key:    the same id, under the name receivers often look for
 //	X-Klaxon-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256>
 //
-// The signature (see SignatureHeader) is keyed with the contact method's
-// signing secret; receivers check it with Verify. Any answer but a 2xx is
-// a failure and is retried, except 410 Gone, which says the endpoint is
-// gone for good. Redirects are not followed: the signed body goes only to
-// the URL that was configured.
+// The signature (see SignatureHeader) is keyed with the signing secret of
+// the contact method (or webhook subscription); receivers check it with
+// Verify. Any answer but a 2xx is a failure and is retried, except 410
+// Gone, which says the endpoint is gone for good. Redirects are not
+// followed: the signed body goes only to the URL that was configured.
 package webhook
 
 import (
@@ -36,8 +36,8 @@ import (
 )
 
 // The event names Notify sends. Lifecycle webhooks (alert.triggered,
-// alert.acknowledged, alert.resolved) go through Send with names of their
-// own.
+// alert.acknowledged, alert.resolved, alert.escalated) go through
+// SendLifecycle with names of their own (klaxon.WebhookEvent).
 const (
 	EventNotify = "alert.notify"
 	EventVerify = "contact_method.verify"
@@ -77,14 +77,7 @@ func New(cfg Config) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	var cp http.Client
-	if cfg.HTTPClient != nil {
-		cp = *cfg.HTTPClient
-	} else {
-		cp.Timeout = 30 * time.Second
-	}
-	cp.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	c.http = &cp
+	c.http = notify.NoRedirects(cfg.HTTPClient)
 	return c, nil
 }
 
@@ -132,7 +125,7 @@ func (c *Client) send(ctx context.Context, d Delivery, now time.Time) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
 	if err != nil {
-		return notify.Permanent(fmt.Errorf("webhook: build request for %s: %w", u.Host, redact(err)))
+		return notify.Permanent(fmt.Errorf("webhook: build request for %s: %w", u.Host, notify.WithoutURL(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -144,7 +137,7 @@ func (c *Client) send(ctx context.Context, d Delivery, now time.Time) error {
 	if err != nil {
 		// The URL (whose path or query may hold the receiver's own token)
 		// stays out of the error; the host is enough to find it.
-		return fmt.Errorf("webhook: post %s to %s: %w", d.Event, u.Host, redact(err))
+		return fmt.Errorf("webhook: post %s to %s: %w", d.Event, u.Host, notify.WithoutURL(err))
 	}
 	defer resp.Body.Close()
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
@@ -227,14 +220,4 @@ func headerSafe(s string) bool {
 
 func utf8Printable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r == 0x7f })
-}
-
-// redact drops the URL from a transport error, keeping the cause (so
-// errors.Is still finds context.DeadlineExceeded).
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
 }

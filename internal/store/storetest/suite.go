@@ -57,6 +57,8 @@ func Run(t *testing.T, open Opener) {
 		{"AlertNumbersUniqueAcrossNodes", testAlertNumbersConcurrent},
 		{"PhoneVerification", testVerification},
 		{"MaintenanceWindows", testMaintenanceWindows},
+		{"WebhookSubscriptions", testWebhookSubscriptions},
+		{"WebhookDeliveries", testWebhookDeliveries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
