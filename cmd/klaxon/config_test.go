@@ -79,3 +79,23 @@ func TestConfigFileMistakesNameTheSetting(t *testing.T) {
 		t.Fatalf("empty file: %v", err)
 	}
 }
+
+// FuzzConfigFile: any file content either configures serve or is an error
+// naming a setting; it never panics.
+func FuzzConfigFile(f *testing.F) {
+	for _, seed := range []string{"listen: 127.0.0.1:0\n", "sms-gateway-header: [\"A: b\"]\n", "rate-limit: x\n", "{", "- a\n- b\n", "listen: [1, {a: b}]\n", ""} {
+		f.Add(seed)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, body string) {
+		path := filepath.Join(dir, "klaxon.yaml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// A value a flag's own later check refuses (log-level: loud) is
+		// named by that flag instead of --config; either way, a message.
+		if _, err := serveFlags([]string{"--config", path}, &bytes.Buffer{}); err != nil && !strings.Contains(err.Error(), "--") {
+			t.Fatalf("an error that names no setting: %v", err)
+		}
+	})
+}
