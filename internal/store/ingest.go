@@ -458,12 +458,12 @@ func (s *Store) escalationFor(ctx context.Context, stmts *ingestStatements, ev *
 // some 15% of its ingest time even when it selects nothing.
 func (st *ingestStatements) deliveries(ctx context.Context, alertID, serviceID int64, event klaxon.WebhookEvent, at int64) error {
 	if st.hooks == 0 {
-		var any bool
-		if err := st.anyHooks.QueryRowContext(ctx).Scan(&any); err != nil {
+		var some bool
+		if err := st.anyHooks.QueryRowContext(ctx).Scan(&some); err != nil {
 			return fmt.Errorf("store: webhook subscriptions: %w", err)
 		}
 		st.hooks = 1
-		if any {
+		if some {
 			st.hooks = 2
 		}
 	}
