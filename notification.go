@@ -157,6 +157,9 @@ type NotificationResult struct {
 	Attempted bool
 	// RetryAt is when a pending (retried or deferred) job is due again.
 	RetryAt time.Time
+	// Failover pages each person on their next contact method, in the
+	// transaction that records the result.
+	Failover bool
 }
 
 // Response is a person acting on an alert: from the API, the CLI, or a

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -37,10 +36,21 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 	if len(raw) > maxConfigBytes {
 		return usageError{fmt.Sprintf("--config: %s is larger than 1 MiB", path)}
 	}
-	var settings map[string]any
-	dec := yaml.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(&settings); err != nil && err.Error() != "EOF" {
+	// Values are read as written (yaml.Node), not as YAML's types: a token
+	// 0012345 is not an octal number, nor +14155550100 an integer.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return usageError{fmt.Sprintf("--config: %s: %v", path, err)}
+	}
+	settings := map[string]*yaml.Node{}
+	if len(doc.Content) > 0 {
+		top := doc.Content[0]
+		if top.Kind != yaml.MappingNode {
+			return usageError{fmt.Sprintf("--config: %s: must be a mapping of settings (smtp-url: …)", path)}
+		}
+		for k := 0; k+1 < len(top.Content); k += 2 {
+			settings[top.Content[k].Value] = top.Content[k+1]
+		}
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -70,25 +80,24 @@ func applyConfigFile(fs *flag.FlagSet, path string) error {
 	return nil
 }
 
-// settingValues renders a YAML value as flag values: a scalar is one, a
-// list of scalars is one per item (for repeatable flags).
-func settingValues(v any) ([]string, error) {
-	switch v := v.(type) {
-	case nil:
+// settingValues renders a YAML value as flag values, as written: a scalar
+// is one, a list of scalars is one per item (for repeatable flags).
+func settingValues(v *yaml.Node) ([]string, error) {
+	switch {
+	case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 		return nil, fmt.Errorf("has no value")
-	case map[string]any:
-		return nil, fmt.Errorf("must be a value or a list of values, not a mapping")
-	case []any:
-		out := make([]string, 0, len(v))
-		for _, item := range v {
-			switch item.(type) {
-			case map[string]any, []any, nil:
+	case v.Kind == yaml.ScalarNode:
+		return []string{v.Value}, nil
+	case v.Kind == yaml.SequenceNode:
+		out := make([]string, 0, len(v.Content))
+		for _, item := range v.Content {
+			if item.Kind != yaml.ScalarNode || item.Tag == "!!null" {
 				return nil, fmt.Errorf("list items must be plain values")
 			}
-			out = append(out, fmt.Sprint(item))
+			out = append(out, item.Value)
 		}
 		return out, nil
 	default:
-		return []string{fmt.Sprint(v)}, nil
+		return nil, fmt.Errorf("must be a value or a list of values, not a mapping")
 	}
 }

@@ -47,6 +47,11 @@ log-level: debug
 	case c.logLevel.String() != "DEBUG":
 		t.Errorf("log-level %v", c.logLevel)
 	}
+	// Values are taken as written, not as YAML numbers.
+	raw := parseServe(t, "--config", writeConfig(t, "ntfy-token: 0012345\ntwilio-from: +14155550100\nsmtp-from: 1e3\n"))
+	if raw.channels.ntfyToken != "0012345" || raw.channels.twilioFrom != "+14155550100" || raw.channels.smtpFrom != "1e3" {
+		t.Errorf("values rewritten by YAML: %q %q %q", raw.channels.ntfyToken, raw.channels.twilioFrom, raw.channels.smtpFrom)
+	}
 	// KLAXON_CONFIG names the file too.
 	t.Setenv("KLAXON_CONFIG", path)
 	if c := parseServe(t); c.listen != "0.0.0.0:9000" {
@@ -63,6 +68,7 @@ func TestConfigFileMistakesNameTheSetting(t *testing.T) {
 		{"bad value", "rate-limit: fast\n", "rate-limit"},
 		{"nested list", "sms-gateway-header: [[a]]\n", "plain values"},
 		{"config in config", "config: other.yaml\n", `unknown setting "config"`},
+		{"a list at the top", "- listen\n", "must be a mapping"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := serveFlags([]string{"--config", writeConfig(t, tc.body)}, &bytes.Buffer{})

@@ -24,10 +24,10 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 	}
 	now := e.cfg.Clock.Now()
 	if reason, ok := e.skip(job); ok {
-		e.finish(ctx, []int64{job.ID}, klaxon.NotificationResult{Status: klaxon.NotificationSuppressed, Reason: reason})
-		if job.Kind == klaxon.NotificationAlert && job.Alert.Status == klaxon.AlertTriggered && !job.InMaintenance {
-			e.failover(ctx, job) // an unverified or vanished method: try the next one
-		}
+		// An unverified or vanished method: the next one is tried (the
+		// store makes no failover for an alert no longer triggered).
+		e.finish(ctx, []int64{job.ID}, klaxon.NotificationResult{Status: klaxon.NotificationSuppressed, Reason: reason,
+			Failover: job.Kind == klaxon.NotificationAlert && !job.InMaintenance})
 		if len(claimed) > 0 {
 			e.dispatch(ctx, claimed[0], claimed[1:])
 		}
@@ -36,7 +36,7 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 	channel := e.cfg.Channels[job.ContactType]
 	if channel == nil {
 		for _, j := range append(claimed, job) {
-			e.fail(ctx, j, []int64{j.ID}, fmt.Sprintf("no %s channel is configured", j.ContactType))
+			e.fail(ctx, []int64{j.ID}, fmt.Sprintf("no %s channel is configured", j.ContactType))
 		}
 		return
 	}
@@ -83,7 +83,9 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 	if e.cfg.OnSent != nil {
 		e.cfg.OnSent(job, e.cfg.Clock.Now().Sub(job.DueAt), err)
 	}
-	e.channelResult(ctx, job.ContactType, err, notify.IsPermanent(err))
+	if job.Address != CanaryAddress { // the canary's pages never leave the process: they say nothing of the channel
+		e.channelResult(ctx, job.ContactType, err, notify.IsPermanent(err))
+	}
 	if err == nil {
 		e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationSent, BundleID: job.ID,
 			ProviderID: receipt.ProviderID, Attempted: true})
@@ -91,7 +93,7 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 	}
 	e.log.Warn("notification failed", "notification", job.ID, "type", job.ContactType, "attempt", job.Attempts+1, "err", err)
 	if notify.IsPermanent(err) || job.Attempts+1 >= e.cfg.MaxAttempts {
-		e.fail(ctx, job, ids, err.Error())
+		e.fail(ctx, ids, err.Error())
 		return
 	}
 	retryAt := e.cfg.Clock.Now().Add(Backoff(job.Attempts + 1))
@@ -171,21 +173,11 @@ func (e *Engine) finish(ctx context.Context, ids []int64, r klaxon.NotificationR
 	}
 }
 
-// fail marks the job (and the bundle it carried) failed and falls over to
-// the person's next contact method.
-func (e *Engine) fail(ctx context.Context, job klaxon.NotificationJob, ids []int64, reason string) {
-	e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationFailed, Error: reason, Reason: reason, Attempted: true})
-	if job.Kind == klaxon.NotificationAlert {
-		e.failover(ctx, job)
-	}
-}
-
-// failover pages the person on their next contact method (see
-// store.Failover).
-func (e *Engine) failover(ctx context.Context, job klaxon.NotificationJob) {
-	if _, err := e.store.Failover(ctx, job.ID); err != nil {
-		e.log.Error("engine: failover", "notification", job.ID, "err", err)
-	}
+// fail marks the jobs failed and, in the same transaction, pages each
+// person on their next contact method.
+func (e *Engine) fail(ctx context.Context, ids []int64, reason string) {
+	e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationFailed, Error: reason, Reason: reason,
+		Attempted: true, Failover: true})
 }
 
 // Backoff is the wait before retry n (1-based): 5 s, 15 s, 45 s, 2¼ min,

@@ -31,12 +31,11 @@ type Store interface {
 	Work() <-chan struct{}
 	NextWork(ctx context.Context) (time.Time, bool, error)
 	ClaimEscalations(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.EscalationWork, error)
-	CompleteEscalations(ctx context.Context, owner string, outcomes []klaxon.EscalationOutcome, now time.Time, leaseFor time.Duration) (due []klaxon.NotificationJob, lost int, err error)
+	CompleteEscalations(ctx context.Context, owner string, outcomes []klaxon.EscalationOutcome, now time.Time, leaseFor time.Duration, claimDue int) (due []klaxon.NotificationJob, lost int, err error)
 	ClaimNotifications(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
 	ClaimBundle(ctx context.Context, owner string, job klaxon.NotificationJob, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
 	LastSent(ctx context.Context, contactMethodID, serviceID int64, now time.Time, exclude []int64) (time.Time, bool, error)
 	FinishNotifications(ctx context.Context, owner string, ids []int64, r klaxon.NotificationResult) error
-	Failover(ctx context.Context, notificationID int64) (bool, error)
 	ListContactMethods(ctx context.Context, userID int64) ([]klaxon.ContactMethod, error)
 }
 
@@ -97,9 +96,11 @@ type Engine struct {
 const (
 	escalationLease = 30 * time.Second
 	claimBatch      = 100
-	// idleWait is how long the engine sleeps when the store reports nothing
-	// scheduled at all; new work wakes it through Store.Work long before.
-	idleWait = time.Hour
+	// maxSleep caps every sleep. Work made in this process wakes the engine
+	// at once (Store.Work); this bounds how long work made by another node
+	// sharing the database, or a lease another node let run out, waits.
+	// It is a safety net, not the path of a page.
+	maxSleep = 10 * time.Second
 )
 
 // New returns an engine over s. Its owner id (host, pid, random) names its
@@ -144,10 +145,16 @@ func (e *Engine) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		if err := e.pass(ctx); err != nil && ctx.Err() == nil {
+		saturated, err := e.pass(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
 			e.log.Error("engine pass failed; retrying shortly", "err", err)
 			timer.Reset(time.Second)
-		} else {
+		case saturated:
+			// Every sender is busy and jobs are due: a finishing send
+			// wakes the loop, not the clock.
+			timer.Reset(maxSleep)
+		default:
 			timer.Reset(e.untilNext(ctx))
 		}
 		select {
@@ -196,25 +203,28 @@ func (e *Engine) untilNext(ctx context.Context) time.Duration {
 		return time.Second
 	}
 	if !ok {
-		return idleWait
+		return maxSleep
 	}
-	return max(next.Sub(e.cfg.Clock.Now()), 0)
+	return min(max(next.Sub(e.cfg.Clock.Now()), 0), maxSleep)
 }
 
 // Tick does the work due now and waits for its sends: what Run does on each
 // wake-up, for tests that move a clock.
 func (e *Engine) Tick(ctx context.Context) error {
 	defer e.sends.Wait()
-	return e.pass(ctx)
+	_, err := e.pass(ctx)
+	return err
 }
 
-// pass evaluates every due escalation, then starts sending every due job.
-func (e *Engine) pass(ctx context.Context) error {
+// pass evaluates every due escalation, then starts sending due jobs, as
+// many as there are free senders. saturated says that it stopped because
+// none was free.
+func (e *Engine) pass(ctx context.Context) (saturated bool, err error) {
 	for {
 		now := e.cfg.Clock.Now()
 		work, err := e.store.ClaimEscalations(ctx, e.owner, now, escalationLease, claimBatch)
 		if err != nil {
-			return err
+			return false, err
 		}
 		outcomes := make([]klaxon.EscalationOutcome, 0, len(work))
 		for _, w := range work {
@@ -227,11 +237,13 @@ func (e *Engine) pass(ctx context.Context) error {
 			}
 			outcomes = append(outcomes, o)
 		}
-		// One transaction (one fsync) for the whole batch; the pages due
-		// now come back claimed, and go out at once.
-		due, lost, err := e.store.CompleteEscalations(ctx, e.owner, outcomes, now, e.jobLease())
+		// One transaction for the whole batch; the pages due now come back
+		// claimed (as many as there are free senders: a claimed job must
+		// not wait for a sender while its lease runs out), and go out at
+		// once.
+		due, lost, err := e.store.CompleteEscalations(ctx, e.owner, outcomes, now, e.jobLease(), e.freeSenders())
 		if err != nil {
-			return fmt.Errorf("engine: complete escalations: %w", err)
+			return false, fmt.Errorf("engine: complete escalations: %w", err)
 		}
 		if lost > 0 {
 			e.log.Warn("engine: escalations taken over by another node before completion", "count", lost)
@@ -242,21 +254,25 @@ func (e *Engine) pass(ctx context.Context) error {
 		}
 	}
 	for {
-		free := cap(e.slots) - len(e.slots)
+		free := e.freeSenders()
 		if free == 0 {
-			return nil // a finishing send wakes Run for the rest
+			return true, nil // a finishing send wakes Run for the rest
 		}
 		now := e.cfg.Clock.Now()
 		jobs, err := e.store.ClaimNotifications(ctx, e.owner, now, e.jobLease(), free)
 		if err != nil {
-			return err
+			return false, err
 		}
 		e.start(ctx, jobs)
 		if len(jobs) < free {
-			return nil
+			return false, nil
 		}
 	}
 }
+
+// freeSenders is how many sends may start now. Only this goroutine starts
+// sends, so the number can only grow until it does.
+func (e *Engine) freeSenders() int { return cap(e.slots) - len(e.slots) }
 
 // jobLease is how long a claimed job is this node's: its send's timeout
 // and a margin for recording the result.

@@ -374,7 +374,7 @@ func TestAnExpiredLeaseIsTakenOver(t *testing.T) {
 		w.expect(w.email, "ada@example.com")
 		due, lost, err := w.s.CompleteEscalations(ctx, "dead-node", []klaxon.EscalationOutcome{{AlertID: work[0].Alert.ID,
 			Notifications: []klaxon.Notification{{IdempotencyKey: "late", AlertID: work[0].Alert.ID, DueAt: w.clk.Now()}}}},
-			w.clk.Now(), time.Minute)
+			w.clk.Now(), time.Minute, 10)
 		if err != nil || lost != 1 || len(due) != 0 {
 			t.Fatalf("the dead node completing late: lost %d, due %v, %v; want its outcome skipped", lost, due, err)
 		}

@@ -43,14 +43,16 @@ func wakeEscalation(ctx context.Context, tx *sql.Tx, alertID int64, now time.Tim
 }
 
 // ClaimEscalations leases up to limit escalations that are due at now and
-// not leased by another node, and loads what the engine needs to evaluate
+// not leased by another node (and takes back any this owner still holds:
+// a batch whose completion failed is retried at once, not when its
+// leases run out), and loads what the engine needs to evaluate
 // them. On PostgreSQL, FOR UPDATE SKIP LOCKED lets several nodes claim at
 // once without waiting on each other.
 func (s *Store) ClaimEscalations(ctx context.Context, owner string, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.EscalationWork, error) {
 	var work []klaxon.EscalationWork
 	err := s.claim(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT alert_id, policy FROM escalations
-WHERE due_at <= $1 AND lease_until <= $1 ORDER BY due_at LIMIT $2`+s.dialect.skipLocked, toDB(now), limit)
+WHERE (due_at <= $1 AND lease_until <= $1) OR lease_owner = $3 ORDER BY due_at LIMIT $2`+s.dialect.skipLocked, toDB(now), limit, owner)
 		if err != nil {
 			return fmt.Errorf("store: claim escalations: %w", err)
 		}
@@ -147,7 +149,10 @@ func loadEscalationWork(ctx context.Context, tx *sql.Tx, alertID int64, snapshot
 // them. The new jobs already due at now come back leased to owner, loaded
 // for sending: the engine sends them at once instead of claiming them in
 // another transaction, which is most of the way from an event to a page.
-func (s *Store) CompleteEscalations(ctx context.Context, owner string, outcomes []klaxon.EscalationOutcome, now time.Time, leaseFor time.Duration) (due []klaxon.NotificationJob, lost int, err error) {
+//
+// At most claimDue due jobs are claimed; the others stay pending, due, for
+// the next claim.
+func (s *Store) CompleteEscalations(ctx context.Context, owner string, outcomes []klaxon.EscalationOutcome, now time.Time, leaseFor time.Duration, claimDue int) (due []klaxon.NotificationJob, lost int, err error) {
 	stamp := s.now()
 	later := false
 	err = s.claim(ctx, func(tx *sql.Tx) error { // not fsynced: see claim
@@ -172,6 +177,9 @@ func (s *Store) CompleteEscalations(ctx context.Context, owner string, outcomes 
 					later = true
 				}
 			}
+		}
+		if len(dueIDs) > claimDue {
+			dueIDs, later = dueIDs[:max(claimDue, 0)], true
 		}
 		due, err = s.leaseJobs(ctx, tx, owner, dueIDs, now, leaseFor)
 		return err
@@ -204,10 +212,11 @@ func (s *Store) completeEscalation(ctx context.Context, tx *sql.Tx, owner string
 			snapshot = sql.NullString{String: string(b), Valid: true}
 		}
 		// The claim set due_at to the lease's end; a change of the alert
-		// while the engine worked set it to then, earlier. Keep that
-		// earlier time, so the change is evaluated, not missed.
+		// while the engine worked (even after the lease ran out) set it
+		// to then. Keep that time, when it is earlier than the next
+		// deadline, so the change is evaluated, not missed.
 		res, err = tx.ExecContext(ctx, `UPDATE escalations SET policy = COALESCE($1, policy),
-due_at = CASE WHEN due_at < lease_until AND due_at < $2 THEN due_at ELSE $2 END, lease_owner = '', lease_until = 0
+due_at = CASE WHEN due_at <> lease_until AND due_at < $2 THEN due_at ELSE $2 END, lease_owner = '', lease_until = 0
 WHERE alert_id = $3 AND lease_owner = $4`, snapshot, next, o.AlertID, owner)
 	}
 	if err != nil {

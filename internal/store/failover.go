@@ -11,27 +11,16 @@ import (
 	"github.com/klaxonhq/klaxon"
 )
 
-// Failover pages the person of a failed notification on the contact method
-// that follows the failed one in their notification rules for the alert's
-// urgency, at once: what happens when a method fails after its retries,
-// cannot be used, or the provider reports the message undelivered. Each
-// failover's idempotency key extends the failed job's, so deciding it twice
-// creates it once, and the chain ends at the person's last method. It
-// reports whether a job was created; nothing is created for an alert no
-// longer triggered.
-func (s *Store) Failover(ctx context.Context, notificationID int64) (bool, error) {
-	created := false
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		var err error
-		created, err = failoverTx(ctx, tx, notificationID, s.now())
-		return err
-	})
-	if created {
-		s.signalWork()
-	}
-	return created, err
-}
-
+// failoverTx pages the person of a failed notification on the contact
+// method that follows the failed one in their notification rules for the
+// alert's urgency, at once: what happens when a method fails after its
+// retries, cannot be used, or the provider reports the message
+// undelivered. It runs in the transaction that records the failure
+// (FinishNotifications, RecordDelivery), so no crash can keep the one
+// without the other. The new job's idempotency key extends the failed
+// job's, so deciding it twice creates it once, and the chain ends at the
+// person's last method. It reports whether a job was created; nothing is
+// created for an alert no longer triggered.
 func failoverTx(ctx context.Context, tx *sql.Tx, id int64, now time.Time) (bool, error) {
 	var n klaxon.Notification
 	var kind, status, urgency string

@@ -189,9 +189,14 @@ func queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]int6
 // LastSent is when a message about the service last went to the contact
 // method, for bundling: pages that follow within the bundling window wait
 // and go out together. A message being sent right now (a leased job other
-// than those in exclude, the caller's own) counts as sent at now, so that
-// a page decided while the first is on its way waits for the window too.
+// than those in exclude, the caller's own, whose first is the job asking)
+// counts as sent at now, so that a page decided while the first is on its
+// way waits for the window too. Of two such jobs leased at once, only the
+// lower id counts for the other: one of them goes now, not both later.
 func (s *Store) LastSent(ctx context.Context, contactMethodID, serviceID int64, now time.Time, exclude []int64) (time.Time, bool, error) {
+	if len(exclude) == 0 {
+		return time.Time{}, false, errors.New("store: last sent: the asking job is required")
+	}
 	var at sql.NullInt64
 	args := []any{contactMethodID, serviceID, toDB(now)}
 	notIn := ""
@@ -203,7 +208,7 @@ func (s *Store) LastSent(ctx context.Context, contactMethodID, serviceID int64, 
 		notIn = " AND id NOT IN (" + notIn[2:] + ")"
 	}
 	err := s.r.QueryRowContext(ctx, `SELECT MAX(CASE WHEN sent_at IS NOT NULL THEN sent_at ELSE $3 END) FROM notifications
-WHERE contact_method_id = $1 AND service_id = $2 AND subscription_id = 0 AND (sent_at IS NOT NULL OR (status = 'pending' AND lease_owner <> '' AND lease_until > $3))`+notIn,
+WHERE contact_method_id = $1 AND service_id = $2 AND subscription_id = 0 AND (sent_at IS NOT NULL OR (status = 'pending' AND lease_owner <> '' AND lease_until > $3 AND id < $4))`+notIn,
 		args...).Scan(&at)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("store: last sent: %w", err)
@@ -217,7 +222,7 @@ WHERE contact_method_id = $1 AND service_id = $2 AND subscription_id = 0 AND (se
 // klaxon.ErrLeaseLost.
 func (s *Store) FinishNotifications(ctx context.Context, owner string, ids []int64, r klaxon.NotificationResult) error {
 	now := s.now()
-	lost := false
+	lost, failedOver := false, false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		for _, id := range ids {
 			var sent, failed sql.NullInt64
@@ -245,12 +250,25 @@ lease_owner = '', lease_until = 0, updated_at = $10 WHERE id = $11 AND lease_own
 			}
 			if n, _ := res.RowsAffected(); n != 1 {
 				lost = true
+				continue
+			}
+			if r.Failover {
+				// In this transaction: a crash cannot record the failure
+				// and lose the page on the next method.
+				created, err := failoverTx(ctx, tx, id, now)
+				if err != nil {
+					return err
+				}
+				failedOver = failedOver || created
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if failedOver {
+		s.signalWork()
 	}
 	if lost {
 		return klaxon.ErrLeaseLost
@@ -261,7 +279,7 @@ lease_owner = '', lease_until = 0, updated_at = $10 WHERE id = $11 AND lease_own
 // RecordDelivery applies a provider's delivery callback to the notification
 // it sent with that provider id: delivered, or failed with the provider's
 // reason — and then the person is paged on their next contact method at
-// once (Failover), as after a send that failed. Unknown ids are ignored
+// once, as after a send that failed (failoverTx). Unknown ids are ignored
 // (false), as providers retry callbacks.
 func (s *Store) RecordDelivery(ctx context.Context, providerID string, delivered bool, reason string) (bool, error) {
 	now := s.now()
@@ -360,7 +378,7 @@ ORDER BY n.id DESC LIMIT $2`, p.Before, p.Limit, alertID, userID)
 // exactly until then. ok is false when nothing is scheduled.
 func (s *Store) NextWork(ctx context.Context) (time.Time, bool, error) {
 	var esc, job sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT MIN(due_at) FROM escalations`).Scan(&esc); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) FROM escalations`).Scan(&esc); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: next escalation: %w", err)
 	}
 	if err := s.r.QueryRowContext(ctx, `SELECT MIN(CASE WHEN lease_until > due_at THEN lease_until ELSE due_at END) FROM notifications WHERE status = 'pending' AND `+deliveryInTurn).Scan(&job); err != nil {
