@@ -24,6 +24,7 @@ import (
 type channelConfig struct {
 	smtpURL, smtpFrom string
 	ntfyToken         string
+	ntfyURL           string
 	bundleWindow      time.Duration
 	canaryInterval    time.Duration
 	canaryTimeout     time.Duration
@@ -42,7 +43,8 @@ type channelConfig struct {
 func (c *channelConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.smtpURL, "smtp-url", envOr("KLAXON_SMTP_URL", ""), "SMTP server for email notifications: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465 (env KLAXON_SMTP_URL)")
 	fs.StringVar(&c.smtpFrom, "smtp-from", envOr("KLAXON_SMTP_FROM", ""), "sender of email notifications, e.g. \"Klaxon <klaxon@example.com>\" (env KLAXON_SMTP_FROM)")
-	fs.StringVar(&c.ntfyToken, "ntfy-token", envOr("KLAXON_NTFY_TOKEN", ""), "access token for the ntfy server of push contact methods; empty publishes anonymously (env KLAXON_NTFY_TOKEN)")
+	fs.StringVar(&c.ntfyToken, "ntfy-token", envOr("KLAXON_NTFY_TOKEN", ""), "access token for your ntfy server (--ntfy-url); empty publishes anonymously (env KLAXON_NTFY_TOKEN)")
+	fs.StringVar(&c.ntfyURL, "ntfy-url", envOr("KLAXON_NTFY_URL", ""), "the ntfy server --ntfy-token belongs to, e.g. https://ntfy.example.com: the token is sent only to topics there (env KLAXON_NTFY_URL)")
 	fs.DurationVar(&c.canaryInterval, "canary-interval", envDuration("KLAXON_CANARY_INTERVAL", 5*time.Minute), "how often the self-test sends a synthetic event through the whole path and expects a notification; 0 turns it off (env KLAXON_CANARY_INTERVAL)")
 	fs.DurationVar(&c.canaryTimeout, "canary-timeout", envDuration("KLAXON_CANARY_TIMEOUT", 30*time.Second), "how long the self-test waits for its notification before failing /readyz and raising the alarm (env KLAXON_CANARY_TIMEOUT)")
 	fs.DurationVar(&c.bundleWindow, "bundle-window", envDuration("KLAXON_BUNDLE_WINDOW", time.Minute), "after a page about a service, further pages about it to the same contact method wait this long and go out as one message; 0 or less sends each at once (env KLAXON_BUNDLE_WINDOW)")
@@ -78,9 +80,9 @@ func (c *channelConfig) channels(publicURL string) (map[klaxon.ContactType]notif
 		out[klaxon.ContactEmail] = s
 	}
 	// Push, chat and webhooks need no account: the address is the endpoint.
-	push, err := ntfy.New(ntfy.Config{Token: c.ntfyToken})
+	push, err := ntfy.New(ntfy.Config{Token: c.ntfyToken, Server: c.ntfyURL})
 	if err != nil {
-		return nil, usageError{fmt.Sprintf("--ntfy-token (KLAXON_NTFY_TOKEN): %v", err)}
+		return nil, usageError{fmt.Sprintf("--ntfy-token / --ntfy-url (KLAXON_NTFY_TOKEN / KLAXON_NTFY_URL): %v", err)}
 	}
 	out[klaxon.ContactPush] = push
 	if out[klaxon.ContactChat], err = chat.New(chat.Config{}); err != nil {

@@ -35,6 +35,11 @@ type Config struct {
 	// access control has users but no tokens issued for Klaxon.
 	Username string
 	Password string
+	// Server is the ntfy server the credentials belong to ("https://ntfy.
+	// example.com"); required with them. They are sent only to topics on
+	// it: a topic URL is whatever a person typed into their contact
+	// method, and the server's token must not go to a server of theirs.
+	Server string
 	// HTTPClient sends the requests; nil means a client with a 30-second
 	// timeout. Redirects are never followed, whatever the client says: a
 	// moved server is an address to fix, and credentials must not follow a
@@ -47,7 +52,8 @@ type Config struct {
 // Client publishes Klaxon messages to ntfy topics. It is safe for
 // concurrent use.
 type Client struct {
-	auth string // the Authorization header value, or ""
+	auth   string // the Authorization header value, or ""
+	server string // where auth may be sent: a topic's Server
 	http *http.Client
 	now  func() time.Time
 }
@@ -79,6 +85,16 @@ func New(cfg Config) (*Client, error) {
 		req := http.Request{Header: http.Header{}}
 		req.SetBasicAuth(cfg.Username, cfg.Password)
 		c.auth = req.Header.Get("Authorization")
+	}
+	switch {
+	case c.auth != "" && cfg.Server == "":
+		return nil, errors.New("ntfy: credentials need the server they belong to (its base URL), so that they go to no other")
+	case cfg.Server != "":
+		t, err := ParseTopicURL(strings.TrimRight(cfg.Server, "/") + "/t")
+		if err != nil {
+			return nil, fmt.Errorf("ntfy: server %q must be a base URL such as https://ntfy.example.com", cfg.Server)
+		}
+		c.server = t.Server
 	}
 	c.http = notify.NoRedirects(cfg.HTTPClient)
 	return c, nil
@@ -151,7 +167,7 @@ func (c *Client) Notify(ctx context.Context, m notify.Message) (notify.Receipt, 
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("ntfy: build request for %s: %v", topic.Server, notify.WithoutURL(err)))
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if c.auth != "" {
+	if c.auth != "" && strings.EqualFold(topic.Server, c.server) {
 		req.Header.Set("Authorization", c.auth)
 	}
 	resp, err := c.http.Do(req)

@@ -153,7 +153,7 @@ var diskFull = notify.Alert{
 
 func TestNotifyOneAlert(t *testing.T) {
 	fake, srv := startFake(t, "Bearer tk_secret0123456789")
-	c, err := New(Config{Token: "tk_secret0123456789"})
+	c, err := New(Config{Token: "tk_secret0123456789", Server: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestNotifyBundleAndPriorities(t *testing.T) {
 
 func TestNotifyVerificationWithBasicAuth(t *testing.T) {
 	fake, srv := startFake(t, "Basic YWxpY2U6czNjcjN0OnBhc3M=") // alice:s3cr3t:pass
-	c, err := New(Config{Username: "alice", Password: "s3cr3t:pass"})
+	c, err := New(Config{Username: "alice", Password: "s3cr3t:pass", Server: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,9 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"colon in user":         {Username: "a:b", Password: "c"},
 		"newline in password":   {Username: "a", Password: "b\nc"},
 		"space in token":        {Token: "tk x"},
-		"newline in token":      {Token: "tk\r\nX-Evil: 1"},
+		"newline in token":      {Token: "tk\r\nX-Evil: 1", Server: "https://ntfy.example.com"},
+		"token without server":  {Token: "tk_x"},
+		"server not a URL":      {Token: "tk_x", Server: "ntfy.example.com"},
 	} {
 		c, err := New(cfg)
 		if err == nil {
@@ -321,7 +323,7 @@ func TestAnswers(t *testing.T) {
 				w.Write([]byte(tc.answer.body))
 			}))
 			defer srv.Close()
-			c, err := New(Config{Token: token, Now: func() time.Time { return now }})
+			c, err := New(Config{Token: token, Server: srv.URL, Now: func() time.Time { return now }})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -396,4 +398,21 @@ func dump(v any) string {
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
 	return b.String()
+}
+
+// The server's credentials go only to topics on that server: a person's
+// topic URL on another server gets the page without them.
+func TestCredentialsGoOnlyToTheirServer(t *testing.T) {
+	_, own := startFake(t, "Bearer tk_secret0123456789")
+	_, other := startFake(t, "")
+	c, err := New(Config{Token: "tk_secret0123456789", Server: own.URL + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Notify(t.Context(), alertMessage(own.URL+"/klaxon-alice", diskFull)); err != nil {
+		t.Fatalf("own server: %v", err)
+	}
+	if _, err := c.Notify(t.Context(), alertMessage(other.URL+"/attacker", diskFull)); err != nil {
+		t.Fatalf("another server: %v", err)
+	}
 }
