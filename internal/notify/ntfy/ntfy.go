@@ -54,8 +54,8 @@ type Config struct {
 type Client struct {
 	auth   string // the Authorization header value, or ""
 	server string // where auth may be sent: a topic's Server
-	http *http.Client
-	now  func() time.Time
+	http   *http.Client
+	now    func() time.Time
 }
 
 var _ notify.Notifier = (*Client)(nil)
