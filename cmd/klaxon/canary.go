@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -71,12 +72,12 @@ func canaryKey(ctx context.Context, st *store.Store) (string, error) {
 			return "", err
 		}
 		for _, in := range ins {
-			if in.Kind == klaxon.IntegrationAPI {
+			if in.Kind == klaxon.IntegrationAPI && in.Name == canaryIntegrationName() {
 				_, key, err := st.RotateIntegrationKey(ctx, selfActor, svc.ID, in.ID)
 				return key, err
 			}
 		}
-		in := klaxon.Integration{ServiceID: svc.ID, Kind: klaxon.IntegrationAPI, Name: "canary"}
+		in := klaxon.Integration{ServiceID: svc.ID, Kind: klaxon.IntegrationAPI, Name: canaryIntegrationName()}
 		return st.CreateIntegration(ctx, selfActor, &in)
 	}
 	if klaxon.ErrorCodeOf(err) != klaxon.ENOTFOUND {
@@ -109,8 +110,33 @@ func canaryKey(ctx context.Context, st *store.Store) (string, error) {
 	if err := st.CreateService(ctx, selfActor, &svc); err != nil {
 		return "", fmt.Errorf("canary service: %w", err)
 	}
-	in := klaxon.Integration{ServiceID: svc.ID, Kind: klaxon.IntegrationAPI, Name: "canary"}
+	in := klaxon.Integration{ServiceID: svc.ID, Kind: klaxon.IntegrationAPI, Name: canaryIntegrationName()}
 	return st.CreateIntegration(ctx, selfActor, &in)
+}
+
+// canaryIntegrationName is this host's canary integration: each node
+// sharing a database has its own key, so that one node rotating its key at
+// start does not lock the others' canaries out.
+func canaryIntegrationName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "klaxon"
+	}
+	return klaxon.Truncate("canary "+host, 200)
+}
+
+// canarySent reports whether a notification about the canary alert has
+// gone out, whichever node's engine sent it.
+func canarySent(st *store.Store) func(context.Context, int64) (bool, error) {
+	return func(ctx context.Context, alertID int64) (bool, error) {
+		ns, err := st.ListNotifications(ctx, alertID, 0, klaxon.Page{Limit: 10})
+		for _, n := range ns {
+			if n.Status == klaxon.NotificationSent || n.Status == klaxon.NotificationDelivered {
+				return true, err
+			}
+		}
+		return false, err
+	}
 }
 
 // canaryRule gives the canary person its one contact method and rule.

@@ -153,7 +153,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				c.channels.canaryInterval, bundleWindow+c.channels.canaryTimeout)}
 		}
 		canary = engine.NewCanary(engine.CanaryConfig{Interval: c.channels.canaryInterval, Timeout: c.channels.canaryTimeout,
-			Inject: canaryInject(st, "http://"+ln.Addr().String()), Alarm: canaryAlarm(st, channels[klaxon.ContactEmail], self), Logger: log})
+			Inject: canaryInject(st, "http://"+ln.Addr().String()), Delivered: canarySent(st), Alarm: canaryAlarm(st, channels[klaxon.ContactEmail], self), Logger: log})
 		channels[klaxon.ContactWebhook] = canary.Notifier(channels[klaxon.ContactWebhook])
 	}
 	eng := engine.New(st, engine.Config{Logger: log, Channels: channels, Links: links, WebhookSecret: webhookSecret,

@@ -16,8 +16,9 @@ import (
 // synthetic event through the whole path — the HTTP API, the store, the
 // escalation engine, a notification job and a channel — to a canary person
 // whose only contact method is CanaryAddress, which never leaves the
-// process: the canary's notifier receives it. If the page does not arrive
-// within the timeout, /readyz fails and the canary raises the alarm through
+// process: the canary's notifier accepts it, and the canary sees the page
+// recorded sent in the store (so it holds whichever node's engine sent
+// it). If the page is not sent within the timeout, /readyz fails and the canary raises the alarm through
 // a way that does not depend on that path (Config.Alarm: an email straight
 // to the admins, and the log). A real outage of this kind — events
 // accepted, nobody notified — is what the canary is for.
@@ -34,6 +35,9 @@ type CanaryConfig struct {
 	// Inject sends the canary event (trigger or resolve, with that dedup
 	// key) through the public API and returns the alert id.
 	Inject func(ctx context.Context, action klaxon.Action, dedupKey string) (alertID int64, err error)
+	// Delivered reports whether a notification about the alert has been
+	// sent; the canary asks it until the page is out or Timeout passes.
+	Delivered func(ctx context.Context, alertID int64) (bool, error)
 	// Alarm is told, once per failure and again on recovery (err nil), by
 	// a path that does not go through the notification jobs.
 	Alarm  func(ctx context.Context, err error)
@@ -55,7 +59,7 @@ func NewCanary(cfg CanaryConfig) *Canary {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Canary{cfg: cfg, waiting: map[int64]chan struct{}{}, received: map[int64]bool{}}
+	return &Canary{cfg: cfg}
 }
 
 // Healthy is nil when the last check passed (or none has run yet), else why
@@ -67,34 +71,21 @@ func (c *Canary) Healthy() error {
 }
 
 // Notifier wraps a channel (the webhook channel): pages to CanaryAddress
-// are received by the canary; all others go to the channel.
+// are accepted without leaving the process; all others go to the channel.
 func (c *Canary) Notifier(inner notify.Notifier) notify.Notifier {
-	return canaryNotifier{c: c, inner: inner}
+	return canaryNotifier{inner: inner}
 }
 
-type canaryNotifier struct {
-	c     *Canary
-	inner notify.Notifier
-}
+type canaryNotifier struct{ inner notify.Notifier }
 
 func (n canaryNotifier) Notify(ctx context.Context, m notify.Message) (notify.Receipt, error) {
-	if m.To.Address != CanaryAddress {
-		if n.inner == nil {
-			return notify.Receipt{}, notify.Permanent(errors.New("no webhook channel"))
-		}
-		return n.inner.Notify(ctx, m)
+	if m.To.Address == CanaryAddress {
+		return notify.Receipt{ProviderID: "canary"}, nil
 	}
-	n.c.mu.Lock()
-	for _, a := range m.Alerts {
-		if ch, ok := n.c.waiting[a.ID]; ok {
-			close(ch)
-			delete(n.c.waiting, a.ID)
-		} else {
-			n.c.received[a.ID] = true
-		}
+	if n.inner == nil {
+		return notify.Receipt{}, notify.Permanent(errors.New("no webhook channel"))
 	}
-	n.c.mu.Unlock()
-	return notify.Receipt{ProviderID: "canary"}, nil
+	return n.inner.Notify(ctx, m)
 }
 
 // Run checks every Interval until ctx ends.
@@ -139,26 +130,23 @@ func (c *Canary) check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("the canary event was not accepted: %w", err)
 	}
-	c.mu.Lock()
-	done := make(chan struct{})
-	if c.received[alertID] {
-		delete(c.received, alertID)
-		close(done)
-	} else {
-		c.waiting[alertID] = done
-	}
-	c.mu.Unlock()
-	timer := time.NewTimer(c.cfg.Timeout)
-	defer timer.Stop()
-	select {
-	case <-done:
-	case <-timer.C:
-		c.mu.Lock()
-		delete(c.waiting, alertID)
-		c.mu.Unlock()
-		return fmt.Errorf("canary alert %d was accepted but no notification was sent within %s", alertID, c.cfg.Timeout)
-	case <-ctx.Done():
-		return ctx.Err()
+	deadline := time.Now().Add(c.cfg.Timeout)
+	for {
+		sent, err := c.cfg.Delivered(ctx, alertID)
+		if err != nil {
+			return fmt.Errorf("reading canary alert %d's notifications: %w", alertID, err)
+		}
+		if sent {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("canary alert %d was accepted but no notification was sent within %s", alertID, c.cfg.Timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	if _, err := c.cfg.Inject(ctx, klaxon.ActionResolve, key); err != nil {
 		return fmt.Errorf("the canary's resolve event was not accepted: %w", err)

@@ -48,6 +48,10 @@ func TestCanaryPassesThroughTheRealPathAndFailsWhenItBreaks(t *testing.T) {
 			}
 			return res[0].AlertID, nil
 		},
+		Delivered: func(ctx context.Context, alertID int64) (bool, error) {
+			ns, err := s.ListNotifications(ctx, alertID, 0, klaxon.Page{})
+			return len(ns) > 0 && ns[0].Status == klaxon.NotificationSent, err
+		},
 		Alarm: func(_ context.Context, err error) { mu.Lock(); alarms = append(alarms, err); mu.Unlock() },
 	})
 	eng := engine.New(s, engine.Config{Logger: slog.New(slog.DiscardHandler), BundleWindow: -1,
