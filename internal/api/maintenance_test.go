@@ -85,3 +85,26 @@ func TestMaintenanceWindowsAndNotificationLogs(t *testing.T) {
 		t.Fatalf("alert log %v", log)
 	}
 }
+
+// Push, chat and webhook addresses work as credentials: a viewer who is not
+// their owner sees only scheme and host; the owner and admins see them.
+func TestContactAddressesThatAreCredentialsAreHidden(t *testing.T) {
+	t.Parallel()
+	e := sqliteEnv(t)
+	user := str(t, e.ok(t, http.StatusCreated, "POST", "/api/v1/users", map[string]any{"name": "Ada", "email": "ada@example.com", "role": "responder"}), "id")
+	path := "/api/v1/users/" + user + "/contact-methods"
+	e.ok(t, http.StatusCreated, "POST", path, map[string]any{"type": "chat", "address": "https://hooks.slack.com/services/T0/B0/secret"})
+	e.ok(t, http.StatusCreated, "POST", path, map[string]any{"type": "email", "address": "ada@example.com"})
+	_, viewer := e.createToken(t, "viewer", klaxon.RoleViewer)
+	r := e.call(t, "GET", path, viewer, nil)
+	got := list(t, r.obj(t), "contact_methods")
+	if got[0]["address"] != "https://hooks.slack.com/…" || got[1]["address"] != "ada@example.com" {
+		t.Fatalf("a viewer sees %v", got)
+	}
+	if strings.Contains(string(r.body), "secret") {
+		t.Fatalf("the secret part leaked: %s", r.body)
+	}
+	if all := list(t, e.ok(t, http.StatusOK, "GET", path, nil), "contact_methods"); all[0]["address"] != "https://hooks.slack.com/services/T0/B0/secret" {
+		t.Fatalf("an admin sees %v", all)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -260,7 +261,31 @@ func (s *Server) listContactMethods(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	tok := principalFrom(r.Context()).token
+	if !tok.Role.Allows(klaxon.RoleAdmin) && (tok.UserID == 0 || tok.UserID != userID) {
+		for i := range list {
+			list[i].Address = redactedAddress(list[i])
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"contact_methods": mapJSON(list, toContactMethodJSON)})
+}
+
+// redactedAddress hides the part of a push, chat or webhook address that
+// works as a credential (whoever has a Slack webhook URL or an ntfy topic
+// can post to it) from callers who are neither admins nor its owner: they
+// see the scheme and host. Email addresses and phone numbers are how
+// colleagues reach each other, and stay.
+func redactedAddress(c klaxon.ContactMethod) string {
+	switch c.Type {
+	case klaxon.ContactPush, klaxon.ContactChat, klaxon.ContactWebhook:
+		scheme, rest, ok := strings.Cut(c.Address, "://")
+		if !ok {
+			return "…"
+		}
+		host, _, _ := strings.Cut(rest, "/")
+		return scheme + "://" + host + "/…"
+	}
+	return c.Address
 }
 
 type createNotificationRuleRequest struct {
