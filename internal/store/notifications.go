@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -129,6 +130,9 @@ func (s *Store) claimJobs(ctx context.Context, owner string, now time.Time, leas
 // sending them needs.
 func (s *Store) leaseJobs(ctx context.Context, tx *sql.Tx, owner string, ids []int64, now time.Time, leaseFor time.Duration) ([]klaxon.NotificationJob, error) {
 	jobs := make([]klaxon.NotificationJob, 0, len(ids))
+	if err := s.lockPeopleOf(ctx, tx, ids); err != nil {
+		return nil, err
+	}
 	err := func() error {
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, `UPDATE notifications SET lease_owner = $1, lease_until = $2 WHERE id = $3`,
@@ -167,6 +171,27 @@ func (s *Store) leaseJobs(ctx context.Context, tx *sql.Tx, owner string, ids []i
 		return nil
 	}()
 	return jobs, err
+}
+
+// lockPeopleOf locks, on PostgreSQL, the people the jobs page, in the order
+// of their ids, before alertNumber locks them one by one in the order of the
+// jobs: two nodes claiming pages for the same people in different orders
+// would otherwise deadlock. SQLite has one writer and locks nothing.
+func (s *Store) lockPeopleOf(ctx context.Context, tx *sql.Tx, jobIDs []int64) error {
+	if s.dialect.forUpdate == "" || len(jobIDs) < 2 {
+		return nil
+	}
+	args := make([]any, len(jobIDs))
+	in := make([]string, len(jobIDs))
+	for i, id := range jobIDs {
+		args[i], in[i] = id, fmt.Sprintf("$%d", i+1)
+	}
+	_, err := queryIDs(ctx, tx, `SELECT id FROM users WHERE id IN (SELECT user_id FROM notifications WHERE id IN (`+
+		strings.Join(in, ", ")+`)) ORDER BY id`+s.dialect.forUpdate, args...)
+	if err != nil {
+		return fmt.Errorf("store: lock the people of claimed pages: %w", err)
+	}
+	return nil
 }
 
 func queryIDs(ctx context.Context, q queryer, query string, args ...any) ([]int64, error) {
