@@ -30,6 +30,10 @@ const (
 	// requested for the same number: every code is a text or a call paid
 	// for, and a loop must not run up a bill or flood a phone.
 	VerificationResendInterval = 30 * time.Second
+	// MaxVerificationsPerUserPerHour bounds the codes one person's numbers
+	// may be sent in an hour, whatever the numbers: without it, one account
+	// could add many premium-rate numbers and have Klaxon text or call each.
+	MaxVerificationsPerUserPerHour = 10
 )
 
 // NewVerificationCode returns a random code of VerificationCodeDigits

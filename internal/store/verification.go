@@ -83,6 +83,15 @@ func (s *Store) SendVerification(ctx context.Context, actor string, userID, cont
 			return klaxon.Errorf(klaxon.ERATELIMIT, "a code was sent to this number moments ago; wait %d seconds before asking for another",
 				int(wait.Seconds()+0.999))
 		}
+		var lastHour int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND kind = 'verification' AND created_at > $2`,
+			userID, toDB(now.Add(-time.Hour))).Scan(&lastHour); err != nil {
+			return fmt.Errorf("store: count verification codes of user %d: %w", userID, err)
+		}
+		if lastHour >= klaxon.MaxVerificationsPerUserPerHour {
+			return klaxon.Errorf(klaxon.ERATELIMIT, "%d verification codes were sent to this person's numbers in the last hour; try again later",
+				lastHour)
+		}
 		if err := suppressVerifications(ctx, tx, v.cm.ID, "a newer code was requested", now); err != nil {
 			return err
 		}

@@ -299,3 +299,26 @@ func testAlertNumbersConcurrent(t *testing.T, open Opener) {
 		t.Fatalf("%d jobs claimed, want %d", len(numbers), n)
 	}
 }
+
+// testVerificationPerPersonLimit: however many numbers one person adds,
+// Klaxon sends their numbers at most MaxVerificationsPerUserPerHour codes an
+// hour (each is a paid text or call).
+func testVerificationPerPersonLimit(t *testing.T, open Opener) {
+	clock := &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	s := open(t, store.Options{Clock: clock})
+	ada := mustUser(t, s, "Ada", "ada@example.com")
+	for i := range klaxon.MaxVerificationsPerUserPerHour + 1 {
+		cm := mustContactMethod(t, s, ada.ID, klaxon.ContactSMS, fmt.Sprintf("+1415555%04d", i))
+		_, err := s.SendVerification(ctx, "test", ada.ID, cm.ID, "123456")
+		if i < klaxon.MaxVerificationsPerUserPerHour && err != nil {
+			t.Fatalf("code %d: %v", i+1, err)
+		}
+		if i == klaxon.MaxVerificationsPerUserPerHour {
+			wantCode(t, err, klaxon.ERATELIMIT)
+			clock.add(time.Hour)
+			if _, err := s.SendVerification(ctx, "test", ada.ID, cm.ID, "123456"); err != nil {
+				t.Fatalf("an hour later: %v", err)
+			}
+		}
+	}
+}

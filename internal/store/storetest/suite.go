@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"AlertNumbersPerPersonReused", testAlertNumbers},
 		{"AlertNumbersUniqueAcrossNodes", testAlertNumbersConcurrent},
 		{"PhoneVerification", testVerification},
+		{"PhoneVerificationPerPersonLimit", testVerificationPerPersonLimit},
 		{"MaintenanceWindows", testMaintenanceWindows},
 		{"WebhookSubscriptions", testWebhookSubscriptions},
 		{"WebhookDeliveries", testWebhookDeliveries},
