@@ -72,6 +72,10 @@ func AsError(err error) (*Error, bool) {
 	return e, ok
 }
 
+// ErrResponseSpent is returned when a single-use response (a link, an SMS
+// reply by its message id, a key press on a call) has acted already.
+var ErrResponseSpent = &Error{Code: ECONFLICT, Message: "this link has already been used"}
+
 // ErrLeaseLost is returned when a node completes work whose lease it no
 // longer holds: the lease ran out and another node took the work over, and
 // that node's result is the one that counts.

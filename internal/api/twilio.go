@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -154,7 +155,9 @@ func (s *Server) smsReply(ctx context.Context, in twilio.Inbound) string {
 		s.log.Error("sms reply: alert by number", "user", userID, "err", err)
 		return tryAgain
 	}
-	done, err := s.respond(ctx, a, userID, reply.Action, howSMSReply)
+	// Twilio retries a webhook it got no answer to: the message's SID makes
+	// the answer act once however often it arrives.
+	done, err := s.respond(ctx, a, userID, reply.Action, howSMSReply, "twilio sms "+in.SID)
 	if err != nil {
 		return tryAgain
 	}
@@ -163,10 +166,12 @@ func (s *Server) smsReply(ctx context.Context, in twilio.Inbound) string {
 
 // respond applies one person's answer to an alert and says what became of
 // it in a few words ("acknowledged", "is acknowledged already", "is
-// resolved; nothing changed"). Only a failure of the store is an error; it
-// is logged.
-func (s *Server) respond(ctx context.Context, a klaxon.Alert, userID int64, action notify.ReplyAction, how string) (string, error) {
-	resp := klaxon.Response{AlertID: a.ID, Actor: "user:" + strconv.FormatInt(userID, 10), How: how}
+// resolved; nothing changed"). once names the answer (a message or a call
+// and alert): it acts once, however often the provider delivers it. Only a
+// failure of the store is an error; it is logged.
+func (s *Server) respond(ctx context.Context, a klaxon.Alert, userID int64, action notify.ReplyAction, how, once string) (string, error) {
+	onceHash := sha256.Sum256([]byte(once))
+	resp := klaxon.Response{AlertID: a.ID, Actor: "user:" + strconv.FormatInt(userID, 10), How: how, LinkHash: onceHash[:]}
 	var done string
 	switch action {
 	case notify.ReplyAcknowledge:
@@ -180,6 +185,9 @@ func (s *Server) respond(ctx context.Context, a klaxon.Alert, userID int64, acti
 		return "is " + done + " already", nil
 	}
 	now, err := s.store.Respond(ctx, resp)
+	if errors.Is(err, klaxon.ErrResponseSpent) {
+		return "was answered already; nothing changed", nil // the provider delivered the answer twice
+	}
 	switch klaxon.ErrorCodeOf(err) {
 	case "":
 		return done, nil
@@ -258,7 +266,7 @@ func (s *Server) voiceAnswer(ctx context.Context, g twilio.Gather) string {
 			outcomes = append(outcomes, "is gone; nothing changed")
 			continue
 		}
-		done, err := s.respond(ctx, a, call.UserID, g.Action, howKeyPress)
+		done, err := s.respond(ctx, a, call.UserID, g.Action, howKeyPress, fmt.Sprintf("twilio call %s alert %d %s", g.CallSID, a.ID, g.Action))
 		if err != nil {
 			return tryAgain
 		}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -336,6 +337,25 @@ func TestSMSReplyActsOnTheRightAlertAsTheRightPerson(t *testing.T) {
 		log = p.responses(t, a1)
 		if len(log) != 2 || log[0].Kind != "acknowledged" || log[1].Kind != "resolved" || log[1].Actor != "user:"+idStr(p.ada.ID) {
 			t.Fatalf("a1's log %+v", log)
+		}
+		// Twilio retries a webhook it got no answer to: the same message
+		// (same MessageSid) acts once.
+		a3 := p.alert(t, "db-3")
+		p.tick(t)
+		msgs := p.tw.Messages()
+		var number int
+		if _, err := fmt.Sscanf(msgs[len(msgs)-1].Form.Get("Body"), "Klaxon #%d", &number); err != nil {
+			t.Fatalf("the page about db-3: %v", msgs[len(msgs)-1].Form)
+		}
+		esc := url.Values{"MessageSid": {fake.MessageSID()}, "From": {adaPhone}, "To": {p.tw.From}, "Body": {fmt.Sprintf("ESC %d", number)}}
+		for i, want := range []string{"escalated to the next step", "was answered already; nothing changed"} {
+			r := p.callback(t, api.TwilioSMSPath, esc)
+			if d := parseTwiMLDoc(t, string(r.body)); len(d.Message) != 1 || !strings.Contains(d.Message[0], want) {
+				t.Fatalf("delivery %d of one ESC: %s, want %q", i+1, r.body, want)
+			}
+		}
+		if log := p.responses(t, a3); len(log) != 1 || log[0].Kind != "escalated" {
+			t.Fatalf("a3's log after one ESC delivered twice: %+v", log)
 		}
 	})
 }

@@ -170,7 +170,7 @@ func (s *Store) Respond(ctx context.Context, r klaxon.Response) (klaxon.Alert, e
 		if len(r.LinkHash) > 0 {
 			_, err := tx.ExecContext(ctx, `INSERT INTO response_links_used (link_hash, used_at) VALUES ($1, $2)`, r.LinkHash, toDB(now))
 			if isUniqueViolation(err) {
-				return klaxon.Errorf(klaxon.ECONFLICT, "this link has already been used")
+				return klaxon.ErrResponseSpent
 			}
 			if err != nil {
 				return fmt.Errorf("store: spend response link: %w", err)
