@@ -24,12 +24,17 @@ const (
 	// WebhookAlertEscalated: a person asked for the next escalation step
 	// now.
 	WebhookAlertEscalated WebhookEvent = "alert.escalated"
+	// WebhookAlertUnacknowledged: an acknowledged alert's acknowledgement
+	// timed out (the service's ack_timeout_minutes), so it is triggered
+	// again and escalating.
+	WebhookAlertUnacknowledged WebhookEvent = "alert.unacknowledged"
 )
 
 // WebhookEvents lists every lifecycle event, in the order of an alert's
 // life.
 func WebhookEvents() []WebhookEvent {
-	return []WebhookEvent{WebhookAlertTriggered, WebhookAlertAcknowledged, WebhookAlertResolved, WebhookAlertEscalated}
+	return []WebhookEvent{WebhookAlertTriggered, WebhookAlertAcknowledged, WebhookAlertResolved, WebhookAlertEscalated,
+		WebhookAlertUnacknowledged}
 }
 
 // Bit is the event's bit in a subscription's event mask (the store keeps

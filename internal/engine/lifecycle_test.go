@@ -283,3 +283,19 @@ func TestLifecycleWebhookDisabledWhileSending(t *testing.T) {
 		}
 	})
 }
+
+// An acknowledgement that times out sends alert.unacknowledged: the alert is
+// triggered and escalating again, and a receiver must not keep showing it
+// as taken.
+func TestLifecycleWebhookOnAcknowledgementTimeout(t *testing.T) {
+	eachStoreWithHooks(t, func(t *testing.T, w *world, r *receiver) {
+		r.subscribe(w.s, "/hook", 0, klaxon.WebhookAlertAcknowledged, klaxon.WebhookAlertUnacknowledged)
+		w.event(klaxon.ActionTrigger, "db-1", klaxon.SeverityCritical)
+		w.at(0)
+		w.event(klaxon.ActionAcknowledge, "db-1", klaxon.SeverityCritical)
+		w.settle()
+		w.at(10*time.Minute + time.Second) // the service's acknowledgement timeout
+		w.settle()
+		wantRequests(t, r.take(), "/hook alert.acknowledged 200", "/hook alert.unacknowledged 200")
+	})
+}

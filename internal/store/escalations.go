@@ -226,8 +226,18 @@ WHERE alert_id = $3 AND lease_owner = $4`, snapshot, next, o.AlertID, owner)
 		return false, nil
 	}
 	if o.Unacknowledge {
-		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'triggered', acknowledged_at = NULL WHERE id = $1 AND status = 'acknowledged'`, o.AlertID); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE alerts SET status = 'triggered', acknowledged_at = NULL WHERE id = $1 AND status = 'acknowledged'`, o.AlertID)
+		if err != nil {
 			return false, fmt.Errorf("store: unacknowledge alert %d: %w", o.AlertID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			a, err := alertByID(ctx, tx, o.AlertID)
+			if err != nil {
+				return false, err
+			}
+			if err := enqueueLifecycle(ctx, tx, a, klaxon.WebhookAlertUnacknowledged, "", now); err != nil {
+				return false, err
+			}
 		}
 	}
 	for _, e := range o.Log {

@@ -11,7 +11,7 @@ import (
 var _ notify.LifecycleSender = (*Client)(nil)
 
 // LifecyclePayload is the body of an alert lifecycle webhook (alert.triggered,
-// alert.acknowledged, alert.resolved, alert.escalated). Like Payload it is a
+// alert.acknowledged, alert.resolved, alert.escalated, alert.unacknowledged). Like Payload it is a
 // documented format, only ever added to. The alert has the field names,
 // string ids and RFC 3339 times of the API's Alert, so that a receiver can
 // decode it with the same type as GET /api/v1/alerts/{id}.

@@ -36,7 +36,7 @@ import (
 )
 
 // The event names Notify sends. Lifecycle webhooks (alert.triggered,
-// alert.acknowledged, alert.resolved, alert.escalated) go through
+// alert.acknowledged, alert.resolved, alert.escalated, alert.unacknowledged) go through
 // SendLifecycle with names of their own (klaxon.WebhookEvent).
 const (
 	EventNotify = "alert.notify"
