@@ -54,13 +54,11 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 		if ok && now.Sub(last) < e.cfg.BundleWindow {
 			// A page about this service just went to this method: wait out
 			// the window and send what has gathered by then as one message.
-			for _, j := range append(claimed, job) {
-				e.finish(ctx, []int64{j.ID}, klaxon.NotificationResult{Status: klaxon.NotificationPending,
-					RetryAt: last.Add(e.cfg.BundleWindow), Reason: "waiting to be bundled"})
-			}
+			e.finish(ctx, own, klaxon.NotificationResult{Status: klaxon.NotificationPending,
+				RetryAt: last.Add(e.cfg.BundleWindow), Reason: "waiting to be bundled"})
 			return
 		}
-		more, err := e.store.ClaimBundle(ctx, e.owner, job, now, e.cfg.SendTimeout+30*time.Second, 50)
+		more, err := e.store.ClaimBundle(ctx, e.owner, job, now, e.jobLease(), 50)
 		if err != nil {
 			e.log.Error("engine: claim bundle", "notification", job.ID, "err", err)
 		}
