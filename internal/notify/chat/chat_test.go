@@ -2,7 +2,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/internal/notify"
+	"github.com/klaxonhq/klaxon/internal/notify/notifytest"
 )
 
 type answer struct {
@@ -104,47 +104,21 @@ func TestAnswers(t *testing.T) {
 				t.Fatalf("Notify: %v", err)
 			case tc.want == ok:
 				return
-			case err == nil:
-				t.Fatal("Notify succeeded, want an error")
 			}
-			if got := notify.IsPermanent(err); got != (tc.want == permanent) {
-				t.Errorf("IsPermanent(%v) = %v", err, got)
-			}
-			if got, _ := notify.RetryAfterOf(err); got != tc.retryAfter {
-				t.Errorf("RetryAfterOf(%v) = %v, want %v", err, got, tc.retryAfter)
-			}
-			if strings.Contains(err.Error(), "webhooksecret") {
-				t.Errorf("error %q leaks the webhook URL", err)
-			}
+			notifytest.WantFailure(t, err, tc.want == permanent, tc.retryAfter, "webhooksecret")
 		})
 	}
 }
 
 func TestNotifyHonoursDeadline(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := notifytest.StalledServer(t)
 	c, _ := New(Config{})
 	for _, prefix := range []string{"slack+", "mattermost+", "teams+"} {
 		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 		start := time.Now()
 		_, err := c.Notify(ctx, alertMessage(prefix+srv.URL+"/hooks/stalledsecret", diskFull))
 		cancel()
-		if !errors.Is(err, context.DeadlineExceeded) || notify.IsPermanent(err) {
-			t.Errorf("%s: err = %v, want a retryable deadline error", prefix, err)
-		}
-		if err != nil && strings.Contains(err.Error(), "stalledsecret") {
-			t.Errorf("%s: error %q leaks the webhook URL", prefix, err)
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("%s: Notify took %v with a 100ms deadline", prefix, d)
-		}
+		notifytest.WantDeadline(t, prefix, err, time.Since(start), 5*time.Second, "stalledsecret")
 	}
 }
 

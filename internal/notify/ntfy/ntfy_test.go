@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/notify"
+	"github.com/klaxonhq/klaxon/internal/notify/notifytest"
 )
 
 // fakeNtfy speaks ntfy's publish-as-JSON API as documented at
@@ -334,49 +334,19 @@ func TestAnswers(t *testing.T) {
 				}
 				return
 			}
-			if err == nil {
-				t.Fatalf("Notify = %+v, want an error", r)
-			}
-			if got := notify.IsPermanent(err); got != tc.permanent {
-				t.Errorf("IsPermanent(%v) = %v, want %v", err, got, tc.permanent)
-			}
-			if got, _ := notify.RetryAfterOf(err); got != tc.retryAfter {
-				t.Errorf("RetryAfterOf(%v) = %v, want %v", err, got, tc.retryAfter)
-			}
-			if strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "klaxon-alice") {
-				t.Errorf("error %q leaks the token or the topic", err)
-			}
+			notifytest.WantFailure(t, err, tc.permanent, tc.retryAfter, token, "klaxon-alice")
 		})
 	}
 }
 
 func TestNotifyHonoursDeadline(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := notifytest.StalledServer(t)
 	c, _ := New(Config{})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := c.Notify(ctx, alertMessage(srv.URL+"/stalled-topic", diskFull))
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want the context's deadline", err)
-	}
-	if notify.IsPermanent(err) {
-		t.Errorf("a stalled server is not a permanent failure: %v", err)
-	}
-	if strings.Contains(err.Error(), "stalled-topic") {
-		t.Errorf("error %q names the topic", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Notify took %v with a 100ms deadline", d)
-	}
+	notifytest.WantDeadline(t, "Notify", err, time.Since(start), 5*time.Second, "stalled-topic")
 }
 
 func TestNotifyUnreachable(t *testing.T) {

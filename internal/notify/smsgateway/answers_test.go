@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/internal/notify"
+	"github.com/klaxonhq/klaxon/internal/notify/notifytest"
 )
 
 // The same rows as every HTTP channel's table of answers. One row differs
@@ -75,22 +76,10 @@ func TestAnswers(t *testing.T) {
 
 func TestStalledGatewayHonoursDeadline(t *testing.T) {
 	rec := newRecorder(t)
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
-	rec.handle = func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}
+	rec.handle = notifytest.StalledHandler(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := mustNew(t, jsonConfig(rec.srv.URL)).Notify(ctx, alertMessage())
-	if took := time.Since(start); took > 2*time.Second {
-		t.Errorf("Notify took %v with a 200ms deadline", took)
-	}
-	if err == nil || notify.IsPermanent(err) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Notify = %v, want a retryable deadline error", err)
-	}
+	notifytest.WantDeadline(t, "Notify", err, time.Since(start), 2*time.Second)
 }

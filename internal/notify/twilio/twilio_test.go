@@ -12,6 +12,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/notify"
+	"github.com/klaxonhq/klaxon/internal/notify/notifytest"
 )
 
 func alertMessage() notify.Message {
@@ -202,33 +203,15 @@ func TestAnswers(t *testing.T) {
 }
 
 func TestStalledServerHonoursDeadline(t *testing.T) {
-	release := make(chan struct{})
 	f := newFakeTwilio(t)
-	f.answer = func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}
-	t.Cleanup(func() { close(release) }) // runs before the server closes
+	f.answer = notifytest.StalledHandler(t)
 	c := f.client(t)
 	for name, n := range map[string]notify.Notifier{"sms": c.SMS(), "voice": c.Voice()} {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		start := time.Now()
 		_, err := n.Notify(ctx, alertMessage())
 		cancel()
-		if took := time.Since(start); took > 2*time.Second {
-			t.Errorf("%s: Notify took %v with a 200ms deadline", name, took)
-		}
-		if err == nil || notify.IsPermanent(err) {
-			t.Errorf("%s: Notify = %v, want a retryable error", name, err)
-		}
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("%s: error %v does not wrap context.DeadlineExceeded", name, err)
-		}
-		if strings.Contains(err.Error(), testSID) {
-			t.Errorf("%s: error %q names the account", name, err)
-		}
+		notifytest.WantDeadline(t, name, err, time.Since(start), 2*time.Second, testSID)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/notify"
+	"github.com/klaxonhq/klaxon/internal/notify/notifytest"
 )
 
 // receiver is a webhook endpoint written the way Klaxon's documentation
@@ -289,43 +290,19 @@ func TestAnswers(t *testing.T) {
 			if err == nil {
 				t.Fatal("Notify succeeded, want an error")
 			}
-			if got := notify.IsPermanent(err); got != (tc.want == "permanent") {
-				t.Errorf("IsPermanent(%v) = %v", err, got)
-			}
-			if got, _ := notify.RetryAfterOf(err); got != tc.after {
-				t.Errorf("RetryAfterOf(%v) = %v, want %v", err, got, tc.after)
-			}
-			if strings.Contains(err.Error(), "receiver-own-token") || strings.Contains(err.Error(), "whsec") {
-				t.Errorf("error %q leaks the URL's token or the secret", err)
-			}
+			notifytest.WantFailure(t, err, tc.want == "permanent", tc.after, "receiver-own-token", "whsec")
 		})
 	}
 }
 
 func TestNotifyHonoursDeadline(t *testing.T) {
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-	}))
-	defer srv.Close()
-	defer close(release)
+	srv := notifytest.StalledServer(t)
 	c, _ := New(Config{})
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := c.Notify(ctx, alertMessage(srv.URL+"/hooks/k?token=receiver-own-token", diskFull))
-	if !errors.Is(err, context.DeadlineExceeded) || notify.IsPermanent(err) {
-		t.Fatalf("err = %v, want a retryable deadline error", err)
-	}
-	if strings.Contains(err.Error(), "receiver-own-token") {
-		t.Errorf("error %q leaks the URL", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Notify took %v with a 100ms deadline", d)
-	}
+	notifytest.WantDeadline(t, "Notify", err, time.Since(start), 5*time.Second, "receiver-own-token")
 }
 
 func TestParseURL(t *testing.T) {
