@@ -48,10 +48,8 @@ type CanaryConfig struct {
 type Canary struct {
 	cfg CanaryConfig
 
-	mu       sync.Mutex
-	waiting  map[int64]chan struct{} // alert id → closed when its page arrives
-	failure  error                   // the last check's failure; nil when healthy
-	received map[int64]bool          // pages that arrived before their wait began
+	mu      sync.Mutex
+	failure error // the last check's failure; nil when healthy
 }
 
 // NewCanary returns a canary; Run starts it.

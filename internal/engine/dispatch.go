@@ -78,9 +78,6 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 	sendCtx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
 	receipt, err := channel.Notify(sendCtx, msg)
 	cancel()
-	if e.cfg.OnSent != nil {
-		e.cfg.OnSent(job, e.cfg.Clock.Now().Sub(job.DueAt), err)
-	}
 	if job.Address != CanaryAddress { // the canary's pages never leave the process: they say nothing of the channel
 		e.channelResult(ctx, job.ContactType, err, notify.IsPermanent(err))
 	}

@@ -36,7 +36,6 @@ type Store interface {
 	ClaimBundle(ctx context.Context, owner string, job klaxon.NotificationJob, now time.Time, leaseFor time.Duration, limit int) ([]klaxon.NotificationJob, error)
 	LastSent(ctx context.Context, contactMethodID, serviceID int64, now time.Time, exclude []int64) (time.Time, bool, error)
 	FinishNotifications(ctx context.Context, owner string, ids []int64, r klaxon.NotificationResult) error
-	ListContactMethods(ctx context.Context, userID int64) ([]klaxon.ContactMethod, error)
 }
 
 // Config tunes an Engine. Zero values take the defaults.
@@ -72,9 +71,6 @@ type Config struct {
 	// SelfAlerts, when set, raises an alert about Klaxon itself when a
 	// channel keeps failing, and resolves it when it recovers.
 	SelfAlerts SelfAlerter
-	// OnSent, when set, is told each message handed to a channel and how
-	// long after its job fell due (for metrics and the benchmark).
-	OnSent func(job klaxon.NotificationJob, late time.Duration, err error)
 }
 
 // Engine is one node's escalation and notification worker.
@@ -135,9 +131,6 @@ func New(s Store, cfg Config) *Engine {
 		finished: make(chan struct{}, 1),
 	}
 }
-
-// Owner is the id this engine's leases carry.
-func (e *Engine) Owner() string { return e.owner }
 
 // Run works until ctx ends, then waits for the sends in flight.
 func (e *Engine) Run(ctx context.Context) {

@@ -35,9 +35,6 @@ func (e *Engine) deliver(ctx context.Context, job klaxon.NotificationJob) {
 	sendCtx, cancel := context.WithTimeout(ctx, e.cfg.SendTimeout)
 	err := e.cfg.Lifecycle.SendLifecycle(sendCtx, l)
 	cancel()
-	if e.cfg.OnSent != nil {
-		e.cfg.OnSent(job, e.cfg.Clock.Now().Sub(job.DueAt), err)
-	}
 	if err == nil {
 		e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationSent, Attempted: true})
 		return
