@@ -174,8 +174,9 @@ type Response struct {
 	// How says where the response came from, for the alert's log ("from a
 	// link in an email").
 	How string
-	// LinkHash, when set, is the hash of the single-use link the response
-	// came through: it is spent in the same transaction, and a second use
-	// is refused.
-	LinkHash []byte
+	// OnceKey, when set, is the hash of what makes the response single-use:
+	// the link it came through, or the provider's id of the SMS or call key
+	// press that carried it. It is spent in the same transaction, and a
+	// second use is refused (ErrResponseSpent).
+	OnceKey []byte
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -106,5 +107,29 @@ func TestContactAddressesThatAreCredentialsAreHidden(t *testing.T) {
 	}
 	if all := list(t, e.ok(t, http.StatusOK, "GET", path, nil), "contact_methods"); all[0]["address"] != "https://hooks.slack.com/services/T0/B0/secret" {
 		t.Fatalf("an admin sees %v", all)
+	}
+}
+
+// ack_timeout_minutes on services: 0 to 1440, an integer, on create and
+// PATCH; anything else is a 400 naming it and changes nothing.
+func TestServiceAckTimeoutBadInput(t *testing.T) {
+	t.Parallel()
+	e := sqliteEnv(t)
+	svc := e.ok(t, http.StatusCreated, "POST", "/api/v1/services", map[string]any{"name": "payments", "ack_timeout_minutes": 30})
+	if svc["ack_timeout_minutes"] != float64(30) {
+		t.Fatalf("created %v", svc)
+	}
+	path := "/api/v1/services/" + str(t, svc, "id")
+	for _, bad := range []any{-1, 1441, "ten", 1.5, true} {
+		wantError(t, e.call(t, "POST", "/api/v1/services", e.owner, map[string]any{"name": fmt.Sprint("x", bad), "ack_timeout_minutes": bad}),
+			http.StatusBadRequest, klaxon.EINVALID, "ack_timeout_minutes")
+		wantError(t, e.call(t, "PATCH", path, e.owner, map[string]any{"ack_timeout_minutes": bad}),
+			http.StatusBadRequest, klaxon.EINVALID, "ack_timeout_minutes")
+	}
+	if got := e.ok(t, http.StatusOK, "GET", path, nil); got["ack_timeout_minutes"] != float64(30) {
+		t.Fatalf("after refused patches %v", got)
+	}
+	if got := e.ok(t, http.StatusOK, "PATCH", path, map[string]any{"ack_timeout_minutes": 0}); got["ack_timeout_minutes"] != float64(0) {
+		t.Fatalf("patched to 0 (never): %v", got)
 	}
 }

@@ -97,7 +97,7 @@ func (s *Server) respondByLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := sha256.Sum256([]byte(s.links.Token(l))) // the one canonical spelling
-	resp := klaxon.Response{AlertID: l.AlertID, Actor: fmt.Sprintf("user:%d", l.UserID), LinkHash: hash[:],
+	resp := klaxon.Response{AlertID: l.AlertID, Actor: fmt.Sprintf("user:%d", l.UserID), OnceKey: hash[:],
 		How: fmt.Sprintf("from a link in notification %d", l.NotificationID)}
 	switch l.Action {
 	case notify.ReplyAcknowledge:

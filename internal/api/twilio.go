@@ -171,7 +171,7 @@ func (s *Server) smsReply(ctx context.Context, in twilio.Inbound) string {
 // failure of the store is an error; it is logged.
 func (s *Server) respond(ctx context.Context, a klaxon.Alert, userID int64, action notify.ReplyAction, how, once string) (string, error) {
 	onceHash := sha256.Sum256([]byte(once))
-	resp := klaxon.Response{AlertID: a.ID, Actor: "user:" + strconv.FormatInt(userID, 10), How: how, LinkHash: onceHash[:]}
+	resp := klaxon.Response{AlertID: a.ID, Actor: "user:" + strconv.FormatInt(userID, 10), How: how, OnceKey: onceHash[:]}
 	var done string
 	switch action {
 	case notify.ReplyAcknowledge:

@@ -167,8 +167,8 @@ func (s *Store) Respond(ctx context.Context, r klaxon.Response) (klaxon.Alert, e
 	changed := false
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		now := s.now()
-		if len(r.LinkHash) > 0 {
-			_, err := tx.ExecContext(ctx, `INSERT INTO response_links_used (link_hash, used_at) VALUES ($1, $2)`, r.LinkHash, toDB(now))
+		if len(r.OnceKey) > 0 {
+			_, err := tx.ExecContext(ctx, `INSERT INTO response_links_used (link_hash, used_at) VALUES ($1, $2)`, r.OnceKey, toDB(now))
 			if isUniqueViolation(err) {
 				return klaxon.ErrResponseSpent
 			}
