@@ -52,6 +52,7 @@ type config struct {
 	scenarios        []string
 	out, cpuprofile  string
 	keep             bool
+	postgres         string
 }
 
 // scenario is one way of sending events.
@@ -78,7 +79,8 @@ func main() {
 	flag.IntVar(&c.batchSize, "batch-size", 100, "events per request in the batch scenario")
 	flag.IntVar(&c.distinctKeys, "keys", 10000, "distinct dedup keys cycled over, so that alerts are both created and deduplicated")
 	flag.IntVar(&c.maxQueued, "max-queued-events", 0, "passed to klaxon serve --max-queued-events when > 0 (server default otherwise)")
-	flag.StringVar(&scen, "scenarios", "single,batch,oncall,notify", "comma-separated scenarios to run: single, batch, oncall, notify")
+	flag.StringVar(&scen, "scenarios", "single,batch,oncall,notify,status", "comma-separated scenarios to run: single, batch, oncall, notify, status, cluster (PostgreSQL, 1–3 nodes; not in the default set)")
+	flag.StringVar(&c.postgres, "postgres", defaultPostgres(), "PostgreSQL server for the cluster scenario (a schema of its own is made and dropped)")
 	flag.StringVar(&c.out, "out", "", "also write the results as JSON to this file")
 	flag.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the load generator (not the server) to this file")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary data dirs and binary")
@@ -96,13 +98,15 @@ func main() {
 
 // report is the whole run, as written by -out.
 type report struct {
-	Date      string        `json:"date"`
-	Machine   machineInfo   `json:"machine"`
-	Code      string        `json:"code"`
-	Config    reportConfig  `json:"config"`
-	Scenarios []result      `json:"scenarios"`
-	OnCall    *oncallResult `json:"oncall,omitempty"`
-	Notify    *notifyResult `json:"notify,omitempty"`
+	Date      string          `json:"date"`
+	Machine   machineInfo     `json:"machine"`
+	Code      string          `json:"code"`
+	Config    reportConfig    `json:"config"`
+	Scenarios []result        `json:"scenarios"`
+	OnCall    *oncallResult   `json:"oncall,omitempty"`
+	Notify    *notifyResult   `json:"notify,omitempty"`
+	Status    []statusResult  `json:"status,omitempty"`
+	Cluster   []clusterResult `json:"cluster,omitempty"`
 }
 
 type reportConfig struct {
@@ -115,11 +119,17 @@ type reportConfig struct {
 
 func run(c config) error {
 	var scens []scenario
-	withOnCall, withNotify := false, false
+	withOnCall, withNotify, withStatus, withCluster := false, false, false, false
 	for _, name := range c.scenarios {
 		switch name {
+		case "cluster":
+			withCluster = true
+			continue
 		case "oncall":
 			withOnCall = true
+			continue
+		case "status":
+			withStatus = true
 			continue
 		case "notify":
 			withNotify = true
@@ -139,10 +149,10 @@ func run(c config) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("unknown scenario %q (have: single, batch, oncall, notify)", name)
+			return fmt.Errorf("unknown scenario %q (have: single, batch, oncall, notify, status, cluster)", name)
 		}
 	}
-	if len(scens) == 0 && !withOnCall && !withNotify {
+	if len(scens) == 0 && !withOnCall && !withNotify && !withStatus && !withCluster {
 		return errors.New("no scenario to run")
 	}
 	if c.distinctKeys < 1 || c.batchSize < 1 {
@@ -175,7 +185,7 @@ func run(c config) error {
 		c.warmup, c.duration, c.maxRequests, c.distinctKeys)
 
 	var bin string
-	if len(scens) > 0 || withNotify { // the oncall scenario needs no server
+	if len(scens) > 0 || withNotify || withStatus || withCluster { // the oncall scenario needs no server
 		fmt.Print("building klaxon… ")
 		t0 := time.Now()
 		if bin, err = harness.Build(tmp); err != nil {
@@ -236,6 +246,24 @@ func run(c config) error {
 		}
 		printNotify(r)
 		rep.Notify = &r
+	}
+
+	if withStatus {
+		r, err := runStatusBench(c, bin, tmp)
+		if err != nil {
+			return fmt.Errorf("status: %w", err)
+		}
+		printStatus(r)
+		rep.Status = r
+	}
+
+	if withCluster {
+		fmt.Printf("\n== cluster: PostgreSQL at %s, 1, 2 and 3 nodes on this machine ==\n", redactURL(c.postgres))
+		r, err := runClusterBench(c, bin)
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
+		}
+		rep.Cluster = r
 	}
 
 	if c.out != "" {

@@ -82,17 +82,27 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func runNotifyBench(bin, tmp string, probes int) (notifyResult, error) {
-	r := notifyResult{Probes: probes, TargetP50Ms: 5, TargetP99Ms: 50}
-	ctx := context.Background()
+// startReceiver serves a receiver on a loopback port: its webhook URL,
+// and the function that stops it.
+func startReceiver() (*receiver, string, func() error, error) {
 	rc := &receiver{arrived: map[string]chan time.Time{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return r, err
+		return nil, "", nil, err
 	}
 	hook := &http.Server{Handler: rc, ReadHeaderTimeout: 5 * time.Second}
 	go hook.Serve(ln)
-	defer hook.Close()
+	return rc, "http://" + ln.Addr().String() + "/hook", hook.Close, nil
+}
+
+func runNotifyBench(bin, tmp string, probes int) (notifyResult, error) {
+	r := notifyResult{Probes: probes, TargetP50Ms: 5, TargetP99Ms: 50}
+	ctx := context.Background()
+	rc, hookURL, closeHook, err := startReceiver()
+	if err != nil {
+		return r, err
+	}
+	defer closeHook()
 
 	dataDir := filepath.Join(tmp, "data-notify")
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
@@ -104,7 +114,7 @@ func runNotifyBench(bin, tmp string, probes int) (notifyResult, error) {
 	}
 	defer srv.Stop(30 * time.Second)
 
-	pagedKey, err := setUpPaging(ctx, srv, "http://"+ln.Addr().String()+"/hook")
+	pagedKey, err := setUpPaging(ctx, srv, hookURL)
 	if err != nil {
 		return r, err
 	}

@@ -179,16 +179,34 @@ func fetch(t *testing.T, method, url string, header map[string]string) (int, str
 	return resp.StatusCode, string(b)
 }
 
-// waitFor polls cond every 50 ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+// eventually polls check every 50 ms (a page re-rendered in the
+// background, a job recorded by the engine) until it passes, and fails the
+// test with check's last answer when within has passed.
+func eventually(t *testing.T, what string, within time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
+	deadline := time.Now().Add(within)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+			t.Fatalf("%s: %v", what, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitFor is eventually for a condition with nothing to say while it does
+// not hold.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	eventually(t, what, timeout, func() error {
+		if cond() {
+			return nil
+		}
+		return fmt.Errorf("timed out after %s", timeout)
+	})
 }
 
 const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

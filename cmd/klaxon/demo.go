@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/klaxonhq/klaxon"
 	"github.com/klaxonhq/klaxon/internal/store"
@@ -38,6 +39,7 @@ func loadDemo(ctx context.Context, st *store.Store, stdout io.Writer) error {
 	for _, svc := range list {
 		existing[svc.Name] = svc
 	}
+	ours := map[string]klaxon.Service{} // the demo's services, which its status components follow
 	fmt.Fprintln(stdout, "Demo organisation loaded. Integration keys (use with 'klaxon inject --key KEY' or POST /api/v1/events):")
 	for _, d := range demoServices {
 		svc, ok := existing[d.name]
@@ -70,6 +72,10 @@ func loadDemo(ctx context.Context, st *store.Store, stdout io.Writer) error {
 			}
 		}
 		fmt.Fprintf(stdout, "  %-26s %s\n", d.name, key)
+		ours[d.name] = svc
+	}
+	if err := loadDemoStatusPage(ctx, st, ours, time.Now()); err != nil {
+		return fmt.Errorf("status page: %w", err)
 	}
 	return nil
 }

@@ -29,6 +29,12 @@ Usage:
                                     who is on call now (or at TIME)
   klaxon apply -f FILE|DIR [--dry-run]
                                     make the server match YAML files (Klaxon as code)
+  klaxon status post|update|resolve|maintenance|postmortem|incidents|components|component|page
+                                    the public status page (klaxon status help)
+  klaxon backup --out FILE [--data DIR | --db URL] [--force]
+                                    copy the store while it runs (SQLite; pg_dump for PostgreSQL)
+  klaxon restore --from FILE [--data DIR]
+                                    put an SQLite backup in place (server stopped)
   klaxon users|teams|schedules|policies|services
                                     list people and configuration
   klaxon version                    print the version
@@ -89,8 +95,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return changeAlert(ctx, "resolve", rest, stdout, stderr)
 	case "oncall":
 		return oncall(ctx, rest, stdout, stderr)
+	case "status":
+		return statusCommand(ctx, rest, stdout, stderr)
 	case "apply":
 		return applyFiles(ctx, rest, stdout, stderr)
+	case "backup", "restore":
+		return backupCommand(ctx, cmd, rest, stdout, stderr)
 	case "users", "teams", "schedules", "policies", "services":
 		return list(ctx, cmd, rest, stdout, stderr)
 	case "version", "--version":

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/klaxonhq/klaxon/internal/engine"
 	"github.com/klaxonhq/klaxon/internal/notify"
 	"github.com/klaxonhq/klaxon/internal/notify/webhook"
+	"github.com/klaxonhq/klaxon/internal/statuspage"
 	"github.com/klaxonhq/klaxon/internal/store"
 )
 
@@ -104,7 +106,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer unlock()
 	}
 	reg := prometheus.NewRegistry()
-	st, err := store.Open(ctx, addr, store.Options{MaxQueuedEvents: c.maxQueued, OnCommit: commitMetrics(reg)})
+	st, err := store.Open(ctx, addr, store.Options{MaxQueuedEvents: c.maxQueued, OnCommit: commitMetrics(reg), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -133,10 +135,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ln.Close()
 		return err
 	}
-	links, webhookSecret, subscriptionSecret, err := messageKeys(ctx, st, publicURL)
+	keys, err := messageKeys(ctx, st, publicURL)
 	if err != nil {
 		return err
 	}
+	links := keys.links
 	lifecycle, err := webhook.New(webhook.Config{}) // webhook subscriptions' own client
 	if err != nil {
 		return err
@@ -156,21 +159,63 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			Inject: canaryInject(st, "http://"+ln.Addr().String()), Delivered: canarySent(st), Alarm: canaryAlarm(st, channels[klaxon.ContactEmail], self), Logger: log})
 		channels[klaxon.ContactWebhook] = canary.Notifier(channels[klaxon.ContactWebhook])
 	}
-	eng := engine.New(st, engine.Config{Logger: log, Channels: channels, Links: links, WebhookSecret: webhookSecret,
-		BundleWindow: bundleWindow, SelfAlerts: self, Lifecycle: lifecycle, WebhookSubscriptionSecret: subscriptionSecret})
+	eng := engine.New(st, engine.Config{Logger: log, Channels: channels, Links: links, WebhookSecret: keys.webhook,
+		BundleWindow: bundleWindow, SelfAlerts: self, Lifecycle: lifecycle, WebhookSubscriptionSecret: keys.subscription})
 	engineCtx, stopEngine := context.WithCancel(context.WithoutCancel(ctx))
 	engineDone := make(chan struct{})
 	go func() { defer close(engineDone); eng.Run(engineCtx) }()
-	if canary != nil {
-		go canary.Run(engineCtx)
-	}
 	defer func() { stopEngine(); <-engineDone }()
+	// The workers beside the engine, stopped with it and waited for before
+	// the store closes. Singleton duties run on one node of a cluster at a
+	// time (on SQLite, the only node runs them).
+	var workers sync.WaitGroup
+	// Membership outlives the workers: a node stopping gracefully keeps
+	// recording itself until its sends in flight have finished, so that
+	// no other node takes it for dead and sends them again.
+	memberCtx, stopMembership := context.WithCancel(context.WithoutCancel(ctx))
+	var membership sync.WaitGroup
+	defer func() { stopEngine(); <-engineDone; workers.Wait(); stopMembership(); membership.Wait() }()
+	node := thisNode(eng.Owner(), start)
+	heartbeat(ctx, st, node, log) // listed before the first request is served
+	membership.Go(func() { heartbeats(memberCtx, st, node, log) })
+	workers.Go(func() { takeOver(engineCtx, st, node.ID, log) })
+	if canary != nil {
+		workers.Go(func() { st.RunSingleton(engineCtx, "canary", canary.Run) })
+	}
+
+	// The public status page: rendered in the background on every change,
+	// served from memory; its subscribers told by their own worker; its
+	// maintenances and service-following components moved by the clock.
+	pageURL := func(p klaxon.StatusPage) string {
+		if p.URL != "" {
+			return strings.TrimRight(p.URL, "/")
+		}
+		return publicURL
+	}
+	statusLinks := statuspage.Tokens{Key: keys.statusLinks}
+	page := statuspage.New(statuspage.Config{Source: st, Subscriptions: st, Tokens: statusLinks, Logger: log, PublicURL: publicURL})
+	statusMailer := engine.NewStatusMailer(st, engine.StatusMailerConfig{Logger: log,
+		Email: channels[klaxon.ContactEmail], Webhook: lifecycle, WebhookBody: statuspage.WebhookBody,
+		WebhookSecret: keys.statusSubscriber, PageURL: pageURL, Links: statusLinks, Owner: eng.Owner()})
+	duties := &engine.StatusDuties{Store: st, Logger: log}
+	for _, run := range []func(context.Context){page.Run, statusMailer.Run} {
+		workers.Go(func() { run(engineCtx) })
+	}
+	workers.Go(func() { st.RunSingleton(engineCtx, "status-duties", duties.Run) })
+	apiServer := api.New(api.Config{Store: st, Logger: log, Registry: reg, Version: version,
+		RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst, PublicURL: publicURL, Links: links,
+		WebhookSecret: keys.webhook, TwilioAuthToken: c.channels.twilioAuthToken(), SelfTest: selfTest(canary),
+		WebhookSubscriptionSecret: keys.subscription, StatusWebhookSecret: keys.statusSubscriber, NodeAliveWithin: nodeAliveWithin})
+	// The page's routes are served before the API sees a request: they are
+	// public, and the hottest under an outage's traffic.
+	root := http.NewServeMux()
+	for _, rt := range page.Routes() {
+		root.Handle(rt.Pattern, rt.Handler)
+	}
+	root.Handle("/", apiServer)
 
 	srv := &http.Server{
-		Handler: api.New(api.Config{Store: st, Logger: log, Registry: reg, Version: version,
-			RatePerIntegration: c.ratePerIntegration, RateBurst: c.rateBurst, PublicURL: publicURL, Links: links,
-			WebhookSecret: webhookSecret, TwilioAuthToken: c.channels.twilioAuthToken(), SelfTest: selfTest(canary),
-			WebhookSubscriptionSecret: subscriptionSecret}),
+		Handler:           root,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -205,11 +250,79 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	stopEngine() // sends in flight finish; unsent jobs stay in the store for the next start
 	<-engineDone
+	workers.Wait()
+	stopMembership()
+	membership.Wait()
 	if err := st.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// Membership: every node records itself every heartbeatEvery, and is
+// listed alive by GET /api/v1/cluster while it was seen within
+// nodeAliveWithin (five heartbeats: a slow write or two does not make a
+// node look dead). A node not seen for that long is taken for dead: the
+// others end its leases and take its work over, so that a killed node's
+// pages go out within about 6 s (DESIGN.md §11: ≤ 10 s).
+const (
+	heartbeatEvery  = time.Second
+	nodeAliveWithin = 5 * time.Second
+)
+
+// thisNode is this process as the cluster's membership lists it; its id is
+// the engine's lease owner, so that leases can be traced to their node.
+func thisNode(id string, started time.Time) klaxon.Node {
+	host, _ := os.Hostname()
+	return klaxon.Node{ID: id, Version: version, Host: host, PID: os.Getpid(), StartedAt: started}
+}
+
+// heartbeat records the node once; a failure is logged, not fatal: the
+// node still works, and is listed again after its next heartbeat.
+func heartbeat(ctx context.Context, st *store.Store, n klaxon.Node, log *slog.Logger) {
+	hctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
+	defer cancel()
+	if err := st.Heartbeat(hctx, n); err != nil && ctx.Err() == nil {
+		log.Warn("cluster: could not record this node; it may be listed as not alive", "node", n.ID, "err", err)
+	}
+}
+
+// heartbeats records the node every heartbeatEvery until ctx ends. It does
+// nothing else, so that nothing slow delays it.
+func heartbeats(ctx context.Context, st *store.Store, n klaxon.Node, log *slog.Logger) {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			heartbeat(ctx, st, n, log)
+		}
+	}
+}
+
+// takeOver ends, every heartbeatEvery, the leases of nodes not seen for
+// nodeAliveWithin, so that this node and the others take their work over.
+func takeOver(ctx context.Context, st *store.Store, self string, log *slog.Logger) {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*heartbeatEvery)
+		released, err := st.ReleaseLeasesOfDeadNodes(rctx, self, time.Now(), nodeAliveWithin)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			log.Warn("cluster: could not release the leases of dead nodes", "err", err)
+		} else if released > 0 {
+			log.Info("cluster: took over the work of nodes not seen for a while", "leases", released, "dead_after", nodeAliveWithin.String())
+		}
+	}
 }
 
 // selfTest is the canary's state for /readyz; nil when the canary is off.
@@ -220,28 +333,40 @@ func selfTest(c *engine.Canary) func() error {
 	return c.Healthy
 }
 
-// messageKeys derives from the store's secret feed key the key that signs
-// response links and the signing key of each webhook contact method and of
-// each webhook subscription, so that what one node (or the process before a
-// restart) made works on every other.
-func messageKeys(ctx context.Context, st *store.Store, publicURL string) (links *notify.Linker, webhookSecret, subscriptionSecret func(int64) []byte, err error) {
+// secretKeys are the keys derived from the store's secret feed key: the
+// key that signs response links, the signing key of each webhook contact
+// method, webhook subscription and status page webhook subscriber, and the
+// key of status page subscription links. Deriving them from the store
+// means that what one node (or the process before a restart) made works on
+// every other.
+type secretKeys struct {
+	links            *notify.Linker
+	webhook          func(contactMethodID int64) []byte
+	subscription     func(subscriptionID int64) []byte
+	statusSubscriber func(subscriberID int64) []byte
+	statusLinks      []byte
+}
+
+func messageKeys(ctx context.Context, st *store.Store, publicURL string) (secretKeys, error) {
 	key, err := st.FeedKey(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return secretKeys{}, err
 	}
 	derive := func(purpose string) []byte {
 		mac := hmac.New(sha256.New, key)
 		mac.Write([]byte(purpose))
 		return mac.Sum(nil)
 	}
-	links = notify.NewLinker(derive("klaxon response links"), publicURL)
-	webhookSecret = func(contactMethodID int64) []byte {
-		return derive("klaxon webhook contact method " + strconv.FormatInt(contactMethodID, 10))
+	perID := func(purpose string) func(int64) []byte {
+		return func(id int64) []byte { return derive(purpose + " " + strconv.FormatInt(id, 10)) }
 	}
-	subscriptionSecret = func(subscriptionID int64) []byte {
-		return derive("klaxon webhook subscription " + strconv.FormatInt(subscriptionID, 10))
-	}
-	return links, webhookSecret, subscriptionSecret, nil
+	return secretKeys{
+		links:            notify.NewLinker(derive("klaxon response links"), publicURL),
+		webhook:          perID("klaxon webhook contact method"),
+		subscription:     perID("klaxon webhook subscription"),
+		statusSubscriber: perID("klaxon status page webhook subscriber"),
+		statusLinks:      derive("klaxon status page subscription links"),
+	}, nil
 }
 
 // commitMetrics records each group commit: how many events it carried and

@@ -100,6 +100,26 @@ type Store interface {
 	FeedKey(ctx context.Context) ([]byte, error)
 	FeedGeneration(ctx context.Context, kind klaxon.FeedKind, id int64) (int64, error)
 	RotateFeed(ctx context.Context, actor string, kind klaxon.FeedKind, id int64) (int64, error)
+
+	StatusPage(ctx context.Context) (klaxon.StatusPage, error)
+	UpdateStatusPage(ctx context.Context, actor string, patch klaxon.StatusPagePatch) (klaxon.StatusPage, error)
+	CreateStatusComponent(ctx context.Context, actor string, n klaxon.NewStatusComponent) (klaxon.StatusComponent, error)
+	StatusComponent(ctx context.Context, id int64) (klaxon.StatusComponent, error)
+	ListStatusComponents(ctx context.Context) ([]klaxon.StatusComponent, error)
+	UpdateStatusComponent(ctx context.Context, actor string, id int64, p klaxon.ComponentPatch) (klaxon.StatusComponent, error)
+	ComponentHistory(ctx context.Context, id int64, since time.Time) ([]klaxon.ComponentChange, error)
+	CreateStatusIncident(ctx context.Context, actor string, n klaxon.NewIncident) (klaxon.StatusIncident, error)
+	AddIncidentUpdate(ctx context.Context, actor string, incidentID int64, u klaxon.NewIncidentUpdate) (klaxon.StatusIncident, klaxon.IncidentUpdate, error)
+	StatusIncident(ctx context.Context, id int64) (klaxon.StatusIncident, error)
+	ListStatusIncidents(ctx context.Context, p klaxon.Page) ([]klaxon.StatusIncident, error)
+	SetPostmortem(ctx context.Context, actor string, incidentID int64, pm klaxon.Postmortem) (klaxon.StatusIncident, error)
+	CreateMaintenance(ctx context.Context, actor string, m klaxon.NewMaintenance) (klaxon.StatusIncident, error)
+	CreateStatusSubscriber(ctx context.Context, actor string, s *klaxon.StatusSubscriber) (created bool, err error)
+	StatusSubscriber(ctx context.Context, id int64) (klaxon.StatusSubscriber, error)
+	ListStatusSubscribers(ctx context.Context, p klaxon.Page) ([]klaxon.StatusSubscriber, error)
+	UnsubscribeStatusSubscriber(ctx context.Context, actor string, id int64) (klaxon.StatusSubscriber, error)
+
+	ListNodes(ctx context.Context, now time.Time, aliveWithin time.Duration) ([]klaxon.Node, error)
 }
 
 // Config configures a Server.
@@ -131,11 +151,18 @@ type Config struct {
 	// WebhookSubscriptionSecret is the signing key of a webhook
 	// subscription; the answer that creates one shows it, once.
 	WebhookSubscriptionSecret func(subscriptionID int64) []byte
+	// StatusWebhookSecret is the signing key of a status page webhook
+	// subscriber; the answer that creates one shows it, once.
+	StatusWebhookSecret func(subscriberID int64) []byte
 	// TwilioAuthToken checks the signature of Twilio's callbacks (delivery
 	// reports, SMS replies, keys pressed during calls), which Twilio signs
 	// over PublicURL; empty turns those routes off (404). It is a secret:
 	// never logged, never shown.
 	TwilioAuthToken string
+	// NodeAliveWithin is how recently a node must have recorded itself to
+	// be listed alive by GET /api/v1/cluster; it must span a few of the
+	// nodes' heartbeats. Default 15 s.
+	NodeAliveWithin time.Duration
 }
 
 // Server is the HTTP API.
@@ -157,7 +184,9 @@ type Server struct {
 	selfTest     func() error
 	webhookKey   func(int64) []byte
 	subSecret    func(int64) []byte
+	statusKey    func(int64) []byte
 	twilioToken  string
+	nodeAlive    time.Duration
 
 	changeSlots chan struct{} // bounds change events waiting for the database
 }
@@ -180,6 +209,9 @@ func New(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = klaxon.SystemClock{}
 	}
+	if cfg.NodeAliveWithin <= 0 {
+		cfg.NodeAliveWithin = defaultNodeAlive
+	}
 	s := &Server{
 		store:   cfg.Store,
 		log:     cfg.Logger,
@@ -195,7 +227,9 @@ func New(cfg Config) *Server {
 		selfTest:    cfg.SelfTest,
 		webhookKey:  cfg.WebhookSecret,
 		subSecret:   cfg.WebhookSubscriptionSecret,
+		statusKey:   cfg.StatusWebhookSecret,
 		twilioToken: cfg.TwilioAuthToken,
+		nodeAlive:   cfg.NodeAliveWithin,
 
 		changeSlots: make(chan struct{}, 64),
 	}
@@ -306,10 +340,34 @@ func (s *Server) routes() []route {
 		{"GET", "/ical/schedules/{id}/{file}", s.scheduleFeed},
 		{"GET", "/ical/users/{id}/{file}", s.userFeed},
 
+		// The status page's administration (status.go): reads need viewer,
+		// the page and components admin, incidents, maintenance and
+		// postmortems responder, subscribers admin.
+		{"GET", "/api/v1/status/page", viewer(s.getStatusPage)},
+		{"PATCH", "/api/v1/status/page", admin(s.patchStatusPage)},
+		{"GET", "/api/v1/status/components", viewer(s.listStatusComponents)},
+		{"POST", "/api/v1/status/components", admin(s.createStatusComponent)},
+		{"GET", "/api/v1/status/components/{id}", viewer(s.getStatusComponent)},
+		{"PATCH", "/api/v1/status/components/{id}", admin(s.patchStatusComponent)},
+		{"GET", "/api/v1/status/components/{id}/history", viewer(s.statusComponentHistory)},
+		{"GET", "/api/v1/status/incidents", viewer(s.listStatusIncidents)},
+		{"POST", "/api/v1/status/incidents", responder(s.createStatusIncident)},
+		{"GET", "/api/v1/status/incidents/{id}", viewer(s.getStatusIncident)},
+		{"POST", "/api/v1/status/incidents/{id}/updates", responder(s.addIncidentUpdate)},
+		{"PUT", "/api/v1/status/incidents/{id}/postmortem", responder(s.putPostmortem)},
+		{"GET", "/api/v1/status/maintenances", viewer(s.listStatusMaintenances)},
+		{"POST", "/api/v1/status/maintenances", responder(s.createStatusMaintenance)},
+		{"GET", "/api/v1/status/subscribers", admin(s.listStatusSubscribers)},
+		{"POST", "/api/v1/status/subscribers", admin(s.createStatusSubscriber)},
+		{"GET", "/api/v1/status/subscribers/{id}", admin(s.getStatusSubscriber)},
+		{"POST", "/api/v1/status/subscribers/{id}/unsubscribe", admin(s.unsubscribeStatusSubscriber)},
+
 		{"GET", "/api/v1/tokens", admin(s.listTokens)},
 		{"POST", "/api/v1/tokens", admin(s.createToken)},
 		{"POST", "/api/v1/tokens/{id}/revoke", admin(s.revokeToken)},
 		{"GET", "/api/v1/audit", admin(s.listAudit)},
+		// The nodes sharing the database (cluster.go).
+		{"GET", "/api/v1/cluster", viewer(s.cluster)},
 
 		{"GET", "/api/v1/openapi.json", s.openAPI},
 		{"GET", "/healthz", s.healthz},

@@ -86,10 +86,20 @@ func (n canaryNotifier) Notify(ctx context.Context, m notify.Message) (notify.Re
 	return n.inner.Notify(ctx, m)
 }
 
-// Run checks every Interval until ctx ends.
+// Run checks every Interval until ctx ends. In a cluster one node runs the
+// canary at a time (store.RunSingleton) and its ctx ends when another node
+// takes the duty over: Run then forgets its last failure, which is no
+// longer this node's to report (the new holder finds and reports it again
+// if it persists), so that /readyz does not fail for good on a node that
+// stopped checking.
 func (c *Canary) Run(ctx context.Context) {
 	t := time.NewTicker(c.cfg.Interval)
 	defer t.Stop()
+	defer func() {
+		c.mu.Lock()
+		c.failure = nil
+		c.mu.Unlock()
+	}()
 	for {
 		select {
 		case <-ctx.Done():
@@ -100,9 +110,14 @@ func (c *Canary) Run(ctx context.Context) {
 	}
 }
 
-// Check runs one self-test and records its result.
+// Check runs one self-test and records its result. A check cut short
+// because ctx ended (shutdown, or the duty moved to another node) is not a
+// failure: nothing is recorded and no alarm is raised.
 func (c *Canary) Check(ctx context.Context) error {
 	err := c.check(ctx)
+	if err != nil && ctx.Err() != nil {
+		return err
+	}
 	c.mu.Lock()
 	was := c.failure
 	c.failure = err

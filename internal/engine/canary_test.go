@@ -130,3 +130,59 @@ func TestAFailingChannelRaisesAnAlertAboutKlaxon(t *testing.T) {
 		t.Fatalf("resolved %v after a success", self.resolved)
 	}
 }
+
+// TestCanaryStoppedIsNotFailed: a check cut short because the canary's
+// duty moved to another node (its context ended) neither fails /readyz nor
+// raises the alarm, and a node whose canary stops forgets its last failure:
+// the node that runs the canary now reports for the cluster.
+func TestCanaryStoppedIsNotFailed(t *testing.T) {
+	var mu sync.Mutex
+	var alarms []error
+	checking := make(chan struct{}, 1)
+	canary := engine.NewCanary(engine.CanaryConfig{Interval: 10 * time.Millisecond, Timeout: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		Inject: func(context.Context, klaxon.Action, string) (int64, error) { return 1, nil },
+		Delivered: func(context.Context, int64) (bool, error) {
+			select {
+			case checking <- struct{}{}:
+			default:
+			}
+			return false, nil // the page never comes
+		},
+		Alarm: func(_ context.Context, err error) { mu.Lock(); alarms = append(alarms, err); mu.Unlock() },
+	})
+
+	ctx, stop := context.WithCancel(context.Background())
+	go func() { <-checking; stop() }()
+	if err := canary.Check(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("check cut short: %v, want context.Canceled", err)
+	}
+	if err := canary.Healthy(); err != nil {
+		t.Errorf("a check cut short made the canary unhealthy: %v", err)
+	}
+
+	// A real failure, then the duty moves away: Run forgets it.
+	failing := engine.NewCanary(engine.CanaryConfig{Interval: 10 * time.Millisecond, Timeout: time.Hour, Logger: slog.New(slog.DiscardHandler),
+		Inject: func(context.Context, klaxon.Action, string) (int64, error) { return 0, errors.New("refused") },
+		Alarm:  func(_ context.Context, err error) { mu.Lock(); alarms = append(alarms, err); mu.Unlock() },
+	})
+	runCtx, stopRun := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); failing.Run(runCtx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for failing.Healthy() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the failing canary never reported its failure")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stopRun()
+	<-done
+	if err := failing.Healthy(); err != nil {
+		t.Errorf("after its Run ended the node still reports the canary failing: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(alarms) != 1 || alarms[0] == nil {
+		t.Errorf("alarms = %v, want only the real failure's", alarms)
+	}
+}

@@ -87,13 +87,10 @@ func (e *Engine) dispatch(ctx context.Context, job klaxon.NotificationJob, claim
 		return
 	}
 	e.log.Warn("notification failed", "notification", job.ID, "type", job.ContactType, "attempt", job.Attempts+1, "err", err)
-	if notify.IsPermanent(err) || job.Attempts+1 >= e.cfg.MaxAttempts {
+	retryAt, giveUp := retryAfter(e.cfg.Clock.Now(), err, job.Attempts+1, e.cfg.MaxAttempts)
+	if giveUp {
 		e.fail(ctx, ids, err.Error())
 		return
-	}
-	retryAt := e.cfg.Clock.Now().Add(Backoff(job.Attempts + 1))
-	if d, ok := notify.RetryAfterOf(err); ok {
-		retryAt = e.cfg.Clock.Now().Add(d)
 	}
 	e.finish(ctx, ids[:1], klaxon.NotificationResult{Status: klaxon.NotificationPending, RetryAt: retryAt,
 		Error: err.Error(), Attempted: true})
@@ -173,6 +170,21 @@ func (e *Engine) finish(ctx context.Context, ids []int64, r klaxon.NotificationR
 func (e *Engine) fail(ctx context.Context, ids []int64, reason string) {
 	e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationFailed, Error: reason, Reason: reason,
 		Attempted: true, Failover: true})
+}
+
+// retryAfter decides what follows failed attempt n (1-based) of at most
+// max: give up (a permanent error, or the last attempt), or try again at
+// the returned time — after the provider's Retry-After when it gave one,
+// else after Backoff(n). Pages, webhook deliveries and status deliveries
+// all retry by it.
+func retryAfter(now time.Time, err error, n, max int) (at time.Time, giveUp bool) {
+	if notify.IsPermanent(err) || n >= max {
+		return time.Time{}, true
+	}
+	if d, ok := notify.RetryAfterOf(err); ok {
+		return now.Add(d), false
+	}
+	return now.Add(Backoff(n)), false
 }
 
 // Backoff is the wait before retry n (1-based): 5 s, 15 s, 45 s, 2¼ min,

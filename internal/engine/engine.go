@@ -92,9 +92,10 @@ type Engine struct {
 const (
 	escalationLease = 30 * time.Second
 	claimBatch      = 100
-	// maxSleep caps every sleep. Work made in this process wakes the engine
-	// at once (Store.Work); this bounds how long work made by another node
-	// sharing the database, or a lease another node let run out, waits.
+	// maxSleep caps every sleep. Work made in this process, or on
+	// PostgreSQL by another node (LISTEN/NOTIFY), wakes the engine at once
+	// (Store.Work); this bounds how long a lease another node let run out
+	// waits, or other nodes' work while this node's listener reconnects.
 	// It is a safety net, not the path of a page.
 	maxSleep = 10 * time.Second
 )
@@ -131,6 +132,11 @@ func New(s Store, cfg Config) *Engine {
 		finished: make(chan struct{}, 1),
 	}
 }
+
+// Owner is the id that names this engine's leases (host, pid, random).
+// serve uses it as the node's id in the cluster's membership too, so that
+// a lease seen in the database can be traced to the node that holds it.
+func (e *Engine) Owner() string { return e.owner }
 
 // Run works until ctx ends, then waits for the sends in flight.
 func (e *Engine) Run(ctx context.Context) {

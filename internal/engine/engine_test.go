@@ -386,6 +386,39 @@ func TestAnExpiredLeaseIsTakenOver(t *testing.T) {
 	})
 }
 
+// TestADeadNodesLeasesAreTakenOverAtOnce: a node that claimed an
+// escalation and then stopped recording itself (killed) is taken for dead;
+// releasing its leases makes the escalation due and claimable at once, long
+// before its 30 s lease would have run out, and the page goes out. A node
+// never releases its own leases, nor a live node's.
+func TestADeadNodesLeasesAreTakenOverAtOnce(t *testing.T) {
+	eachStore(t, func(t *testing.T, w *world) {
+		w.event(klaxon.ActionTrigger, "db-1", klaxon.SeverityCritical)
+		ctx := context.Background()
+		must(t, w.s.Heartbeat(ctx, klaxon.Node{ID: "dead-node", Version: "test", Host: "h", PID: 1}))
+		work, err := w.s.ClaimEscalations(ctx, "dead-node", w.clk.Now(), 30*time.Second, 10)
+		if err != nil || len(work) != 1 {
+			t.Fatalf("claim: %v %v", work, err)
+		}
+		w.at(0)
+		w.expect(w.email)
+		// Past deadAfter by the cluster's clock: the store's (SQLite) or
+		// the database's (PostgreSQL).
+		const deadAfter = 100 * time.Millisecond
+		time.Sleep(2 * deadAfter)
+		w.clk.add(time.Second)
+		if n, err := w.s.ReleaseLeasesOfDeadNodes(ctx, "dead-node", w.clk.Now(), deadAfter); err != nil || n != 0 {
+			t.Fatalf("a node released %d of its own leases (%v)", n, err)
+		}
+		must(t, w.s.Heartbeat(ctx, klaxon.Node{ID: "live-node", Version: "test", Host: "h", PID: 2}))
+		if n, err := w.s.ReleaseLeasesOfDeadNodes(ctx, "live-node", w.clk.Now(), deadAfter); err != nil || n != 1 {
+			t.Fatalf("released %d leases (%v), want the dead node's escalation", n, err)
+		}
+		w.at(2 * time.Second)
+		w.expect(w.email, "ada@example.com")
+	})
+}
+
 func TestBundlingSendsOneMessageForAStorm(t *testing.T) {
 	for _, name := range []string{"sqlite"} {
 		t.Run(name, func(t *testing.T) {

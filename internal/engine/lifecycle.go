@@ -41,14 +41,11 @@ func (e *Engine) deliver(ctx context.Context, job klaxon.NotificationJob) {
 	}
 	e.log.Warn("webhook delivery failed", "notification", job.ID, "webhook", sub.ID, "event", job.Event,
 		"attempt", job.Attempts+1, "err", err)
-	if notify.IsPermanent(err) || job.Attempts+1 >= e.cfg.MaxAttempts {
+	retryAt, giveUp := retryAfter(e.cfg.Clock.Now(), err, job.Attempts+1, e.cfg.MaxAttempts)
+	if giveUp {
 		e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationFailed, Reason: err.Error(), Error: err.Error(),
 			Attempted: true})
 		return
-	}
-	retryAt := e.cfg.Clock.Now().Add(Backoff(job.Attempts + 1))
-	if d, ok := notify.RetryAfterOf(err); ok {
-		retryAt = e.cfg.Clock.Now().Add(d)
 	}
 	e.finish(ctx, ids, klaxon.NotificationResult{Status: klaxon.NotificationPending, RetryAt: retryAt, Error: err.Error(),
 		Attempted: true})

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -81,7 +82,7 @@ func Observe(log *slog.Logger, reg prometheus.Registerer) Middleware {
 					if p == http.ErrAbortHandler {
 						panic(p)
 					}
-					log.Error("panic in handler", "request_id", id, "method", r.Method, "path", r.URL.Path, "panic", p)
+					log.Error("panic in handler", "request_id", id, "method", r.Method, "path", LoggedPath(r), "panic", p)
 					if rec.Status == 0 {
 						rec.Header().Set("Content-Type", "application/json")
 						rec.WriteHeader(http.StatusInternalServerError)
@@ -105,13 +106,27 @@ func Observe(log *slog.Logger, reg prometheus.Registerer) Middleware {
 					level = slog.LevelInfo
 				}
 				if log.Enabled(r.Context(), level) {
-					log.Log(r.Context(), level, "http request", "request_id", id, "method", r.Method, "path", r.URL.Path,
+					log.Log(r.Context(), level, "http request", "request_id", id, "method", r.Method, "path", LoggedPath(r),
 						"route", route, "status", rec.Status, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", r.RemoteAddr)
 				}
 			}()
 			next.ServeHTTP(rec, r)
 		})
 	}
+}
+
+// LoggedPath is the request's path as logs may show it: the route's
+// pattern instead when the path carries a credential (a response link's
+// token, a calendar feed's file name, a subscription link), which a log
+// reader must not be able to replay.
+func LoggedPath(r *http.Request) string {
+	if strings.Contains(r.Pattern, "{token}") || strings.Contains(r.Pattern, "{file}") {
+		if _, path, ok := strings.Cut(r.Pattern, " "); ok {
+			return path
+		}
+		return r.Pattern
+	}
+	return r.URL.Path
 }
 
 func newRequestID() string {

@@ -88,3 +88,36 @@ func mustCounter(t *testing.T, reg *prometheus.Registry, route, code string) pro
 	t.Fatalf("no klaxon_http_requests_total{route=%q,code=%q}", route, code)
 	return nil
 }
+
+// TestObserveKeepsCredentialsOutOfLogs: a path that carries a credential
+// (a response link's token, a calendar feed's file) is logged as its
+// route's pattern; other paths as they are.
+func TestObserveKeepsCredentialsOutOfLogs(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mux := http.NewServeMux()
+	notFound := func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }
+	mux.HandleFunc("GET /r/{token}", notFound)
+	mux.HandleFunc("GET /ical/users/{id}/{file}", notFound)
+	mux.HandleFunc("GET /alerts/{id}", notFound)
+	srv := httptest.NewServer(httpx.Chain(mux, httpx.Observe(log, prometheus.NewRegistry())))
+	defer srv.Close()
+	for _, path := range []string{"/r/secret-link-token", "/ical/users/7/secret-feed-token.ics", "/alerts/12345"} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	out := logs.String()
+	for _, secret := range []string{"secret-link-token", "secret-feed-token"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log holds %q:\n%s", secret, out)
+		}
+	}
+	for _, want := range []string{"path=/r/{token}", "path=/ical/users/{id}/{file}", "path=/alerts/12345"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
+		}
+	}
+}

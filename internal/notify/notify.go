@@ -61,6 +61,9 @@ type Message struct {
 	// ConsoleURL is where the alert (or, for a bundle, the service's
 	// alerts) can be seen; empty when no public URL is configured.
 	ConsoleURL string
+	// Status is what a KindStatusConfirm or KindStatusUpdate message says
+	// to a status page subscriber; nil for the other kinds.
+	Status *StatusNotice
 }
 
 // Recipient is who a message goes to, and where.

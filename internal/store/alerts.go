@@ -199,6 +199,9 @@ func (s *Store) Respond(ctx context.Context, r klaxon.Response) (klaxon.Alert, e
 		if err := wakeEscalation(ctx, tx, a.ID, now); err != nil {
 			return err
 		}
+		if err := s.notify(ctx, tx, channelWork); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, r.Actor, "alert."+verbFor(kind), "alert", a.ID, "")
 	})
 	if err == nil && changed {

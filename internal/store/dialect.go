@@ -38,6 +38,17 @@ type dialect struct {
 	// alert numbers): on PostgreSQL the row is locked until the transaction
 	// ends. SQLite has one writer, so nothing to lock.
 	forUpdate string
+	// notify, on PostgreSQL, queues a notification on a channel ($1) with
+	// a payload ($2) that the server delivers to every listening node when
+	// the transaction commits, and drops when it rolls back: the other
+	// nodes are woken by exactly the commits that made work (notify.go).
+	// Empty on SQLite, whose one process signals itself.
+	notify string
+	// tryLock and unlock take and release, on PostgreSQL, a session-level
+	// advisory lock named by $1 within the current schema, for singleton
+	// duties (cluster.go): nodes sharing a schema share the lock, while
+	// separate schemas (tests, tenants) do not. Empty on SQLite.
+	tryLock, unlock string
 }
 
 // dialectFor picks the dialect from a database address: a postgres:// or
@@ -54,6 +65,9 @@ func dialectFor(addr string) (dialect, error) {
 			// time, while separate schemas (tests, tenants) do not wait on
 			// each other.
 			migrationLock: "SELECT pg_advisory_xact_lock(hashtext('klaxon.migrate.' || current_schema()))",
+			notify:        "SELECT pg_notify($1, $2)",
+			tryLock:       "SELECT pg_try_advisory_lock(hashtextextended('klaxon.singleton.' || current_schema() || '.' || $1, 0))",
+			unlock:        "SELECT pg_advisory_unlock(hashtextextended('klaxon.singleton.' || current_schema() || '.' || $1, 0))",
 		}, nil
 	case addr == "":
 		return dialect{}, errors.New("store: empty database address")

@@ -23,8 +23,9 @@ const neverDue = int64(1) << 62
 
 // Work returns a channel that receives a value whenever the store has
 // committed something the engine should look at now (a new alert, an
-// acknowledgement, a new notification). It holds at most one value: several
-// signals before the engine looks are one.
+// acknowledgement, a new notification): this node's commits, and on
+// PostgreSQL the other nodes' too, whose transactions NOTIFY (notify.go). It
+// holds at most one value: several signals before the engine looks are one.
 func (s *Store) Work() <-chan struct{} { return s.work }
 
 func (s *Store) signalWork() {
@@ -180,6 +181,12 @@ func (s *Store) CompleteEscalations(ctx context.Context, owner string, outcomes 
 		}
 		if len(dueIDs) > claimDue {
 			dueIDs, later = dueIDs[:max(claimDue, 0)], true
+		}
+		if later {
+			// Another node may have a free sender before this one.
+			if err := s.notify(ctx, tx, channelWork); err != nil {
+				return err
+			}
 		}
 		due, err = s.leaseJobs(ctx, tx, owner, dueIDs, now, leaseFor)
 		return err

@@ -1,11 +1,14 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +59,9 @@ type groupCommitter struct {
 	maxQueued int64
 	maxGroup  int
 	onCommit  func(events int, took time.Duration, err error)
+	// failRequest, set only by tests, makes a request's events fail to
+	// apply, to exercise the group that fails and is retried alone.
+	failRequest func(*ingestRequest) error
 
 	mu     sync.RWMutex // guards closed against sends on a closed queue
 	closed bool
@@ -234,8 +240,11 @@ func (g *groupCommitter) commit(group []*ingestRequest) error {
 		return err
 	}
 	for _, r := range group {
-		r.results, r.err = nil, g.apply([]*ingestRequest{r})
-		if r.err != nil {
+		// Two statements, not "r.results, r.err = nil, g.apply(…)": the
+		// right side runs first, and the nil would then wipe the results
+		// apply just set (every request retried alone answered nothing).
+		r.results = nil
+		if r.err = g.apply([]*ingestRequest{r}); r.err != nil {
 			r.results = nil
 			if errors.As(r.err, &ce) {
 				r.err = fmt.Errorf("%w (%v)", outcomeUnknown, r.err)
@@ -252,11 +261,37 @@ func (g *groupCommitter) apply(requests []*ingestRequest) error {
 	return g.s.inTx(ctx, func(tx *sql.Tx) error {
 		now, stmts := g.s.now(), g.s.ingestStmts.in(ctx, tx)
 		for _, r := range requests {
-			res, err := g.s.applyEvents(ctx, stmts, r, now)
-			if err != nil {
+			r.woke = false // from this attempt only: a failed group's requests are applied again alone
+			if g.failRequest != nil {
+				if err := g.failRequest(r); err != nil {
+					return err
+				}
+			}
+		}
+		if g.s.dialect.name == "postgres" {
+			if err := g.s.applyInKeyOrder(ctx, stmts, requests, now); err != nil {
 				return err
 			}
-			r.results = res
+		} else {
+			// One process writes an SQLite file: no other writer to
+			// deadlock with, so arrival order and no sorting.
+			for _, r := range requests {
+				res, err := g.s.applyEvents(ctx, stmts, r, now)
+				if err != nil {
+					return err
+				}
+				r.results = res
+			}
+		}
+		woke := false
+		for _, r := range requests {
+			woke = woke || r.woke
+		}
+		if woke {
+			// Only groups that made work for the engine wake the other
+			// nodes: most groups of a storm only fold events into open
+			// alerts.
+			return g.s.notify(ctx, tx, channelWork)
 		}
 		return nil
 	})
@@ -372,52 +407,94 @@ func (st *ingestStatements) in(ctx context.Context, tx *sql.Tx) *ingestStatement
 // order. (Inserting the events 32 to a statement was tried and measured
 // slower with this driver: binding dominated, not per-statement overhead.)
 func (s *Store) applyEvents(ctx context.Context, stmts *ingestStatements, r *ingestRequest, now time.Time) ([]klaxon.IngestResult, error) {
-	events := r.events
-	results := make([]klaxon.IngestResult, len(events))
+	results := make([]klaxon.IngestResult, len(r.events))
 	at := toDB(now)
-	for i := range events {
-		ev := &events[i]
-		var alertID int64
-		var event klaxon.WebhookEvent // what the event did to the alert, for webhooks
-		var err error
-		switch ev.Action {
-		case klaxon.ActionTrigger:
-			var count int64
-			err = stmts.trigger.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, string(ev.Severity),
-				string(klaxon.UrgencyFor(ev.Severity)), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, at,
-			).Scan(&alertID, &count)
-			results[i].Created = count == 1
-			event = klaxon.WebhookAlertTriggered
-		case klaxon.ActionAcknowledge:
-			var ackedAt int64
-			err = stmts.acknowledge.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, at).Scan(&alertID, &ackedAt)
-			if ackedAt == at {
-				event = klaxon.WebhookAlertAcknowledged
-			}
-		case klaxon.ActionResolve:
-			err = stmts.resolve.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, at).Scan(&alertID)
-			event = klaxon.WebhookAlertResolved
-		default:
-			return nil, fmt.Errorf("store: ingest: unknown action %q", ev.Action)
-		}
-		if errors.Is(err, sql.ErrNoRows) {
-			err = nil // acknowledge or resolve with no open alert: stored, acts on nothing
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store: ingest %s: %w", ev.Action, err)
-		}
-		if err := s.escalationFor(ctx, stmts, ev, alertID, results[i].Created, event, at); err != nil {
+	for i := range r.events {
+		if err := s.applyEvent(ctx, stmts, r, i, at, &results[i]); err != nil {
 			return nil, err
 		}
-		r.woke = r.woke || results[i].Created || (alertID != 0 && ev.Action != klaxon.ActionTrigger)
-		if _, err := stmts.insertEvent.ExecContext(ctx, alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
-			ev.DedupKey, string(ev.Severity), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, r.extras[i],
-			toDB(ev.Timestamp), at); err != nil {
-			return nil, fmt.Errorf("store: insert event: %w", err)
-		}
-		results[i].AlertID = alertID
 	}
 	return results, nil
+}
+
+// applyInKeyOrder applies the events of several requests in one
+// transaction ordered by (service, dedup key), keeping the order of the
+// events that share a key, and fills in each request's results. On
+// PostgreSQL several nodes commit groups at once, and groups that touch
+// the same alerts in different orders deadlock (each waits a second for
+// PostgreSQL to notice, then fails and is retried alone); in one global
+// order they only wait for each other.
+func (s *Store) applyInKeyOrder(ctx context.Context, stmts *ingestStatements, requests []*ingestRequest, now time.Time) error {
+	type ref struct {
+		r *ingestRequest
+		i int
+	}
+	var refs []ref
+	for _, r := range requests {
+		r.results = make([]klaxon.IngestResult, len(r.events))
+		for i := range r.events {
+			refs = append(refs, ref{r, i})
+		}
+	}
+	slices.SortStableFunc(refs, func(a, b ref) int {
+		ea, eb := &a.r.events[a.i], &b.r.events[b.i]
+		if c := cmp.Compare(ea.ServiceID, eb.ServiceID); c != 0 {
+			return c
+		}
+		return strings.Compare(ea.DedupKey, eb.DedupKey)
+	})
+	at := toDB(now)
+	for _, x := range refs {
+		if err := s.applyEvent(ctx, stmts, x.r, x.i, at, &x.r.results[x.i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyEvent folds event i of r into its alert and stores it, setting res.
+func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *ingestRequest, i int, at int64, res *klaxon.IngestResult) error {
+	ev := &r.events[i]
+	var alertID int64
+	var event klaxon.WebhookEvent // what the event did to the alert, for webhooks
+	var err error
+	switch ev.Action {
+	case klaxon.ActionTrigger:
+		var count int64
+		err = stmts.trigger.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, string(ev.Severity),
+			string(klaxon.UrgencyFor(ev.Severity)), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, at,
+		).Scan(&alertID, &count)
+		res.Created = count == 1
+		event = klaxon.WebhookAlertTriggered
+	case klaxon.ActionAcknowledge:
+		var ackedAt int64
+		err = stmts.acknowledge.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, at).Scan(&alertID, &ackedAt)
+		if ackedAt == at {
+			event = klaxon.WebhookAlertAcknowledged
+		}
+	case klaxon.ActionResolve:
+		err = stmts.resolve.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, at).Scan(&alertID)
+		event = klaxon.WebhookAlertResolved
+	default:
+		return fmt.Errorf("store: ingest: unknown action %q", ev.Action)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		err = nil // acknowledge or resolve with no open alert: stored, acts on nothing
+	}
+	if err != nil {
+		return fmt.Errorf("store: ingest %s: %w", ev.Action, err)
+	}
+	if err := s.escalationFor(ctx, stmts, ev, alertID, res.Created, event, at); err != nil {
+		return err
+	}
+	r.woke = r.woke || res.Created || (alertID != 0 && ev.Action != klaxon.ActionTrigger)
+	if _, err := stmts.insertEvent.ExecContext(ctx, alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
+		ev.DedupKey, string(ev.Severity), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, r.extras[i],
+		toDB(ev.Timestamp), at); err != nil {
+		return fmt.Errorf("store: insert event: %w", err)
+	}
+	res.AlertID = alertID
+	return nil
 }
 
 // escalationFor keeps the engine's rows in step with an event: a new alert

@@ -48,7 +48,7 @@ func (s *Store) AddNotifications(ctx context.Context, ns []klaxon.Notification) 
 				return err
 			}
 		}
-		return nil
+		return s.notify(ctx, tx, channelWork)
 	})
 	if err == nil {
 		s.signalWork()
@@ -287,6 +287,9 @@ lease_owner = '', lease_until = 0, updated_at = $10 WHERE id = $11 AND lease_own
 				failedOver = failedOver || created
 			}
 		}
+		if failedOver {
+			return s.notify(ctx, tx, channelWork)
+		}
 		return nil
 	})
 	if err != nil {
@@ -338,6 +341,9 @@ func (s *Store) RecordDelivery(ctx context.Context, providerID string, delivered
 			failedOver = failedOver || created
 		}
 		n = int64(len(ids))
+		if failedOver {
+			return s.notify(ctx, tx, channelWork)
+		}
 		return nil
 	})
 	if failedOver {

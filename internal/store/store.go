@@ -6,11 +6,16 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -31,6 +36,10 @@ type Options struct {
 	// OnCommit, when set, is told the size and duration of every group
 	// commit (for metrics). It runs on the committer: keep it cheap.
 	OnCommit func(events int, took time.Duration, err error)
+	// Logger hears what the store does on its own: losing and regaining
+	// the connection that hears other nodes, taking and losing singleton
+	// duties. slog.Default() when nil.
+	Logger *slog.Logger
 }
 
 // Store is the database behind Klaxon. It is safe for concurrent use.
@@ -38,12 +47,27 @@ type Store struct {
 	dialect dialect
 	w, r    *sql.DB // writes and reads; the same pool on PostgreSQL
 	clock   klaxon.Clock
+	// dbClock: membership is timed by the database's clock (PostgreSQL,
+	// in production); a store given a clock of its own (tests) uses it.
+	dbClock bool
 	ingest  *groupCommitter
 
 	ingestStmts *ingestStatements
 	wal         *walSyncer            // SQLite only: fsyncs the WAL after commits
 	failed      atomic.Pointer[error] // set by the first failed fsync; no writes after it
 	work        chan struct{}         // see Work
+
+	statusChanges chan struct{} // see StatusChanges
+	statusWork    chan struct{} // see StatusWork
+
+	log *slog.Logger
+	// PostgreSQL only: pgConfig opens the connections that live outside
+	// the pool (the listener, singleton duties); notifyPayload ("schema
+	// instance") marks this store's notifications (notify.go), and listen
+	// hears the others'.
+	pgConfig      *pgx.ConnConfig
+	notifyPayload string
+	listen        *listener
 }
 
 // Open connects to the database at addr (a PostgreSQL URL, or an SQLite file
@@ -53,6 +77,8 @@ func Open(ctx context.Context, addr string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	_, systemClock := opts.Clock.(klaxon.SystemClock)
+	systemClock = systemClock || opts.Clock == nil
 	if opts.Clock == nil {
 		opts.Clock = klaxon.SystemClock{}
 	}
@@ -65,11 +91,15 @@ func Open(ctx context.Context, addr string, opts Options) (*Store, error) {
 	if opts.MaxReadConns <= 0 {
 		opts.MaxReadConns = 8
 	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	w, err := sql.Open(d.driver, d.writeDSN)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", d.name, err)
 	}
-	s := &Store{dialect: d, w: w, r: w, clock: opts.Clock, work: make(chan struct{}, 1)}
+	s := &Store{dialect: d, w: w, r: w, clock: opts.Clock, dbClock: systemClock && d.name == "postgres", work: make(chan struct{}, 1),
+		statusChanges: make(chan struct{}, 1), statusWork: make(chan struct{}, 1), log: opts.Logger}
 	if d.walPath != "" {
 		s.wal = &walSyncer{path: d.walPath}
 	}
@@ -107,8 +137,39 @@ func Open(ctx context.Context, addr string, opts Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if d.notify != "" {
+		if err := s.startListening(ctx, addr); err != nil {
+			if s.r != w {
+				s.r.Close()
+			}
+			w.Close()
+			return nil, err
+		}
+	}
 	s.ingest = newGroupCommitter(s, opts.MaxQueuedEvents, opts.MaxGroupEvents, opts.OnCommit)
 	return s, nil
+}
+
+// startListening names this store's notifications and starts hearing the
+// other nodes' (notify.go).
+func (s *Store) startListening(ctx context.Context, addr string) error {
+	cfg, err := pgx.ParseConfig(addr)
+	if err != nil {
+		return fmt.Errorf("store: parse %s address: %w", s.dialect.name, err)
+	}
+	s.pgConfig = cfg
+	var schema string
+	if err := s.w.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return fmt.Errorf("store: current schema: %w", err)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	self := hex.EncodeToString(b[:])
+	s.notifyPayload = schema + " " + self
+	if s.listen, err = s.startListener(ctx, schema, self); err != nil {
+		return err
+	}
+	return nil
 }
 
 // Dialect names the database in use: "sqlite" or "postgres".
@@ -118,6 +179,9 @@ func (s *Store) Dialect() string { return s.dialect.name }
 // closes the database. Events queued before Close are never dropped.
 func (s *Store) Close() error {
 	s.ingest.close()
+	if s.listen != nil {
+		s.listen.close()
+	}
 	var errs []error
 	if s.r != s.w {
 		errs = append(errs, s.r.Close())

@@ -114,6 +114,9 @@ func (s *Store) SendVerification(ctx context.Context, actor string, userID, cont
 			return fmt.Errorf("store: verification job: %w", err)
 		}
 		out.NotificationID = n.ID
+		if err := s.notify(ctx, tx, channelWork); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, actor, "contact_method.send_verification", "contact_method", v.cm.ID,
 			auditJSON(map[string]any{"user_id": userID, "type": v.cm.Type, "notification_id": n.ID}))
 	})

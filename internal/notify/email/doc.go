@@ -54,4 +54,14 @@
 // retried. A message whose final reply was lost may be sent twice by the
 // retry; it carries the same Message-ID both times, so that mail clients
 // and the notification log can tell.
+//
+// # Status page subscribers
+//
+// The same Sender carries the status page's subscriber mail
+// (notify.KindStatusConfirm and notify.KindStatusUpdate): a request to
+// confirm the address (double opt-in), and each incident update, with its
+// time in the page's time zone, the components it changed, a link to the
+// incident and an unsubscribe link. Updates carry List-Unsubscribe and
+// List-Unsubscribe-Post: List-Unsubscribe=One-Click (RFC 8058), so that mail
+// clients offer one-click unsubscribe, which the status page answers.
 package email

@@ -55,11 +55,22 @@ func Render(m notify.Message, from string, date time.Time) (msg []byte, messageI
 		return nil, "", errors.New("email: verification message without a code")
 	case m.Kind == notify.KindAlert && len(m.Alerts) == 0:
 		return nil, "", errors.New("email: alert message without alerts")
+	case isStatus(m.Kind):
+		if err := checkStatus(m); err != nil {
+			return nil, "", err
+		}
 	case m.Kind != notify.KindVerification && m.Kind != notify.KindAlert:
 		return nil, "", fmt.Errorf("email: unknown message kind %q", klaxon.Truncate(string(m.Kind), 20))
 	}
 	messageID = MessageID(m.IdempotencyKey, domainOf(sender.Address))
-	v := newView(m)
+	var text, html func(*bytes.Buffer) error
+	if isStatus(m.Kind) {
+		text, html = statusBodies(m)
+	} else {
+		v := newView(m)
+		text = func(b *bytes.Buffer) error { return renderText(b, v) }
+		html = func(b *bytes.Buffer) error { return renderHTML(b, v) }
+	}
 
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -72,13 +83,13 @@ func Render(m notify.Message, from string, date time.Time) (msg []byte, messageI
 	}
 	for _, part := range []struct {
 		contentType string
-		render      func(*bytes.Buffer, view) error
+		render      func(*bytes.Buffer) error
 	}{
-		{"text/plain; charset=UTF-8", renderText},
-		{"text/html; charset=UTF-8", renderHTML},
+		{"text/plain; charset=UTF-8", text},
+		{"text/html; charset=UTF-8", html},
 	} {
 		var content bytes.Buffer
-		if err := part.render(&content, v); err != nil {
+		if err := part.render(&content); err != nil {
 			return nil, "", err
 		}
 		w, err := mw.CreatePart(textproto.MIMEHeader{
@@ -112,6 +123,9 @@ func Render(m notify.Message, from string, date time.Time) (msg []byte, messageI
 	// Exchange honours only its own header for out-of-office replies.
 	header("Auto-Submitted", "auto-generated")
 	header("X-Auto-Response-Suppress", "All")
+	for _, h := range statusHeaders(m) {
+		header(h[0], h[1])
+	}
 	if len(m.Alerts) > 0 {
 		ids := make([]string, len(m.Alerts))
 		for i, a := range m.Alerts {
@@ -155,7 +169,7 @@ func MessageID(key, domain string) string {
 // subject is the message's title on one line, cut at maxSubject bytes
 // with an ASCII ellipsis, so that an ASCII title stays unencoded.
 func subject(m notify.Message) string {
-	title := oneLine(notify.Title(m))
+	title := oneLine(headline(m))
 	if cut := klaxon.Truncate(title, maxSubject); cut != title {
 		return strings.TrimSuffix(cut, "…") + "..."
 	}
