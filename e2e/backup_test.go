@@ -93,6 +93,7 @@ func TestBackupRestore(t *testing.T) {
 		if err := restored.Stop(20 * time.Second); err != nil {
 			t.Fatalf("stop the restored server: %v", err)
 		}
+		backupCheckRestoredCounts(t, filepath.Join(fresh, "klaxon.db"))
 
 		// Over an existing database: the old files are moved aside, not lost.
 		r = runCLI(t, nil, "restore", "--data", dataDir, "--from", out)
@@ -383,13 +384,34 @@ func backupCheckSQLiteFile(t *testing.T, path string, written int64) {
 		Scan(&events, &counted, &busy); err != nil {
 		t.Fatal(err)
 	}
-	if events != counted {
+	// The alerts' rows may not yet count events the server had folded in
+	// memory (a server opening the copy recounts them; fx.check and
+	// backupCheckRestoredCounts look at that); they never count more.
+	if counted > events {
 		t.Errorf("the backup is not one snapshot: %d events stored, the alerts count %d", events, counted)
 	}
 	if busy > written {
 		t.Errorf("the backup holds %d events of the busy service; only %d were accepted", busy, written)
 	}
 	t.Logf("backup: %d events, %d of them from the sender that ran during the backup (%d accepted in all)", events, busy, written)
+}
+
+// backupCheckRestoredCounts: once a server has opened the restored copy,
+// every alert counts exactly the events stored on it.
+func backupCheckRestoredCounts(t *testing.T, path string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var wrong int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM alerts a WHERE a.event_count <> (SELECT COUNT(*) FROM events e WHERE e.alert_id = a.id)`).Scan(&wrong); err != nil {
+		t.Fatal(err)
+	}
+	if wrong > 0 {
+		t.Errorf("after a server opened the restored copy, %d alerts' event_count differ from the events stored on them", wrong)
+	}
 }
 
 // backupNoLeftovers fails if a refused or failed backup left a temporary

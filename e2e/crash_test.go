@@ -30,7 +30,8 @@ func TestCrashDuringIngestionLosesNothing(t *testing.T) {
 			},
 			// A copy of the files the killed process left: checking must
 			// not change what the next start recovers.
-			db: func(t *testing.T) *sql.DB { return snapshotSQLite(t, dataDir) },
+			db:           func(t *testing.T) *sql.DB { return snapshotSQLite(t, dataDir) },
+			countsMayLag: true,
 		})
 	})
 	t.Run("postgres", func(t *testing.T) {
@@ -52,6 +53,9 @@ func TestCrashDuringIngestionLosesNothing(t *testing.T) {
 type crashBackend struct {
 	start func(t *testing.T) *harness.Server
 	db    func(t *testing.T) *sql.DB // the store, with no server running
+	// countsMayLag: after a kill the alerts' rows may lack counts folded
+	// in memory (the embedded store), until the store is opened again.
+	countsMayLag bool
 }
 
 // foldProbe is an alert open when the server died: after the restart, a
@@ -104,7 +108,7 @@ func crashCycles(t *testing.T, b crashBackend) {
 		all = append(all, l.accepted...)
 
 		db := b.db(t)
-		checkStored(t, db, serviceID, all)
+		checkStored(t, db, serviceID, all, b.countsMayLag)
 		probes = openProbes(t, db, serviceID, sentinel)
 		if t.Failed() {
 			return
@@ -115,12 +119,14 @@ func crashCycles(t *testing.T, b crashBackend) {
 	if err := srv.Stop(30 * time.Second); err != nil {
 		t.Errorf("stop after the last restart: %v", err)
 	}
-	checkStored(t, b.db(t), serviceID, all)
+	checkStored(t, b.db(t), serviceID, all, false)
 	t.Logf("%d kill cycles, %d acknowledged events checked, in %s", cycles, len(all), time.Since(began).Round(time.Millisecond))
 }
 
 // openProbes picks the sentinel's alert and a few load alerts that are open
-// in the store.
+// in the store, each with the events stored on it: after the restart its
+// event_count must be that plus the probe's event, whatever counts the
+// killed process had only in memory.
 func openProbes(t *testing.T, db *sql.DB, service, sentinel string) []foldProbe {
 	t.Helper()
 	var serviceID int64
@@ -128,14 +134,14 @@ func openProbes(t *testing.T, db *sql.DB, service, sentinel string) []foldProbe 
 	var probes []foldProbe
 	var p foldProbe
 	p.dedupKey = sentinel
-	err := db.QueryRow(`SELECT id, event_count FROM alerts WHERE service_id = $1 AND dedup_key = $2 AND status <> 'resolved'`,
+	err := db.QueryRow(`SELECT id, (SELECT COUNT(*) FROM events e WHERE e.alert_id = alerts.id) FROM alerts WHERE service_id = $1 AND dedup_key = $2 AND status <> 'resolved'`,
 		serviceID, sentinel).Scan(&p.alertID, &p.eventCount)
 	if err != nil {
 		t.Errorf("sentinel alert %q (acknowledged before the load) is not open in the store: %v", sentinel, err)
 	} else {
 		probes = append(probes, p)
 	}
-	rows, err := db.Query(`SELECT id, dedup_key, event_count FROM alerts WHERE service_id = $1 AND status <> 'resolved' AND dedup_key LIKE 'k-%'
+	rows, err := db.Query(`SELECT id, dedup_key, (SELECT COUNT(*) FROM events e WHERE e.alert_id = alerts.id) FROM alerts WHERE service_id = $1 AND status <> 'resolved' AND dedup_key LIKE 'k-%'
 ORDER BY id DESC LIMIT 3`, serviceID)
 	if err != nil {
 		t.Fatalf("open alerts: %v", err)

@@ -78,6 +78,11 @@ func demoKeys(t *testing.T, out string) map[string]string {
 		t.Fatalf("serve --demo did not print \"Demo organisation loaded\":\n%s", out)
 	}
 	for _, l := range lines[start:] {
+		if strings.HasPrefix(l, "{") {
+			// A log line (stderr) read in between: the harness reads
+			// stdout and stderr through different paths.
+			continue
+		}
 		if !strings.HasPrefix(l, "  ") {
 			break
 		}

@@ -76,5 +76,5 @@ func drain(t *testing.T, srv *harness.Server, grace time.Duration, openDB func()
 	if len(l.accepted) == 0 {
 		t.Fatal("no event was acknowledged")
 	}
-	checkStored(t, openDB(), serviceID, l.accepted)
+	checkStored(t, openDB(), serviceID, l.accepted, false)
 }

@@ -226,8 +226,11 @@ func (l *load) summary() string {
 //   - no event is stored twice (each was sent once);
 //   - no (service, dedup key) has more than one alert that is not resolved;
 //   - every alert's event_count equals the events stored on it (alert and
-//     events were committed together).
-func checkStored(t *testing.T, db *sql.DB, service string, accepted []sentEvent) {
+//     events were committed together), or with countsMayLag (the embedded
+//     store after a kill -9) is at most that: the counts a killed process
+//     had folded in memory are recounted from the events when the store
+//     is next opened.
+func checkStored(t *testing.T, db *sql.DB, service string, accepted []sentEvent, countsMayLag bool) {
 	t.Helper()
 	serviceID, err := strconv.ParseInt(service, 10, 64)
 	if err != nil {
@@ -334,7 +337,7 @@ FROM alerts a WHERE a.service_id = $1`, serviceID)
 			t.Fatalf("read alert counts: %v", err)
 		}
 		alerts++
-		if ec != stored {
+		if ec > stored || (ec != stored && !countsMayLag) {
 			if bad++; bad <= 10 {
 				t.Errorf("alert %d: event_count %d but %d events stored on it", id, ec, stored)
 			}

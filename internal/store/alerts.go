@@ -29,6 +29,7 @@ func scanAlert(row interface{ Scan(...any) error }) (klaxon.Alert, error) {
 // ListAlerts returns alerts matching f, newest first.
 func (s *Store) ListAlerts(ctx context.Context, f klaxon.AlertFilter) ([]klaxon.Alert, error) {
 	p := f.Page.Normalized()
+	defer s.folds.reading()()
 	rows, err := s.r.QueryContext(ctx, `SELECT `+alertColumns+` FROM alerts
 WHERE id < $1 AND ($2 = '' OR status = $2) AND (CAST($3 AS BIGINT) = 0 OR service_id = $3) AND created_at >= $4
 ORDER BY id DESC LIMIT $5`, p.Before, string(f.Status), f.ServiceID, toDB(f.Since), p.Limit)
@@ -42,6 +43,7 @@ ORDER BY id DESC LIMIT $5`, p.Before, string(f.Status), f.ServiceID, toDB(f.Sinc
 		if err != nil {
 			return nil, fmt.Errorf("store: list alerts: %w", err)
 		}
+		s.folds.overlay(&a)
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -49,7 +51,7 @@ ORDER BY id DESC LIMIT $5`, p.Before, string(f.Status), f.ServiceID, toDB(f.Sinc
 
 // Alert returns one alert, or ENOTFOUND.
 func (s *Store) Alert(ctx context.Context, id int64) (klaxon.Alert, error) {
-	return alertByID(ctx, s.r, id)
+	return s.alertByID(ctx, s.r, id)
 }
 
 type queryRower interface {
@@ -63,8 +65,12 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func alertByID(ctx context.Context, q queryRower, id int64) (klaxon.Alert, error) {
+// alertByID reads an alert, with the event counts folded in memory and not
+// yet written to its row (folds.go).
+func (s *Store) alertByID(ctx context.Context, q queryRower, id int64) (klaxon.Alert, error) {
+	defer s.folds.reading()()
 	a, err := scanAlert(q.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE id = $1`, id))
+	s.folds.overlay(&a)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, klaxon.Errorf(klaxon.ENOTFOUND, "alert %d not found", id)
 	}
@@ -177,7 +183,7 @@ func (s *Store) Respond(ctx context.Context, r klaxon.Response) (klaxon.Alert, e
 			}
 		}
 		var err error
-		if a, err = alertByID(ctx, tx, r.AlertID); err != nil {
+		if a, err = s.alertByID(ctx, tx, r.AlertID); err != nil {
 			return err
 		}
 		kind := "escalated"
@@ -241,6 +247,9 @@ func (s *Store) changeTx(ctx context.Context, tx *sql.Tx, a *klaxon.Alert, to kl
 	if n, _ := res.RowsAffected(); n != 1 {
 		return false, klaxon.Errorf(klaxon.ECONFLICT, "alert %d changed while being %s; retry", a.ID, to)
 	}
+	if to == klaxon.AlertResolved {
+		s.folds.forget(a.ServiceID, a.DedupKey) // in the transaction: no group may fold into it after
+	}
 	a.Status = to
 	return true, nil
 }
@@ -267,7 +276,7 @@ func (s *Store) logAlert(ctx context.Context, tx *sql.Tx, alertID int64, at time
 func (s *Store) AddAlertNote(ctx context.Context, actor string, alertID int64, body string) (klaxon.AlertLogEntry, error) {
 	e := klaxon.AlertLogEntry{AlertID: alertID, At: s.now(), Kind: "note", Actor: actor, Message: body}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := alertByID(ctx, tx, alertID); err != nil {
+		if _, err := s.alertByID(ctx, tx, alertID); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO alert_log (alert_id, at, kind, actor, message) VALUES ($1, $2, $3, $4, $5) RETURNING id`,

@@ -80,7 +80,7 @@ WHERE (due_at <= $1 AND lease_until <= $1) OR lease_owner = $3 ORDER BY due_at L
 				owner, toDB(now.Add(leaseFor)), id); err != nil {
 				return fmt.Errorf("store: lease escalation %d: %w", id, err)
 			}
-			w, err := loadEscalationWork(ctx, tx, id, policies[id])
+			w, err := s.loadEscalationWork(ctx, tx, id, policies[id])
 			if err != nil {
 				return err
 			}
@@ -94,10 +94,10 @@ WHERE (due_at <= $1 AND lease_until <= $1) OR lease_owner = $3 ORDER BY due_at L
 // historyKinds are the alert log entries that change an escalation.
 var historyKinds = map[string]bool{"acknowledged": true, "unacknowledged": true, "escalated": true, "resolved": true}
 
-func loadEscalationWork(ctx context.Context, tx *sql.Tx, alertID int64, snapshot string) (klaxon.EscalationWork, error) {
+func (s *Store) loadEscalationWork(ctx context.Context, tx *sql.Tx, alertID int64, snapshot string) (klaxon.EscalationWork, error) {
 	var w klaxon.EscalationWork
 	var err error
-	if w.Alert, err = alertByID(ctx, tx, alertID); err != nil {
+	if w.Alert, err = s.alertByID(ctx, tx, alertID); err != nil {
 		return w, err
 	}
 	if w.Service, err = serviceByID(ctx, tx, w.Alert.ServiceID); err != nil {
@@ -238,7 +238,7 @@ WHERE alert_id = $3 AND lease_owner = $4`, snapshot, next, o.AlertID, owner)
 			return false, fmt.Errorf("store: unacknowledge alert %d: %w", o.AlertID, err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			a, err := alertByID(ctx, tx, o.AlertID)
+			a, err := s.alertByID(ctx, tx, o.AlertID)
 			if err != nil {
 				return false, err
 			}

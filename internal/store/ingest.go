@@ -62,6 +62,9 @@ type groupCommitter struct {
 	// failRequest, set only by tests, makes a request's events fail to
 	// apply, to exercise the group that fails and is retried alone.
 	failRequest func(*ingestRequest) error
+	// crashed, set only by tests, skips writing out the folded counts at
+	// close, as a process killed would.
+	crashed atomic.Bool
 
 	mu     sync.RWMutex // guards closed against sends on a closed queue
 	closed bool
@@ -151,7 +154,31 @@ func (g *groupCommitter) run() {
 	synced := make(chan []*ingestRequest, 1024)
 	go g.answer(synced)
 	defer close(synced)
-	for first := range g.queue {
+	// Folded counts are written out by the groups that follow them; when
+	// no group follows, a tick writes them, and closing writes the last.
+	var tick <-chan time.Time
+	if g.s.folds != nil {
+		t := time.NewTicker(foldTick)
+		defer t.Stop()
+		tick = t.C
+		defer func() {
+			if !g.crashed.Load() {
+				g.flushFolds(true)
+			}
+		}()
+	}
+	for {
+		var first *ingestRequest
+		select {
+		case r, ok := <-g.queue:
+			if !ok {
+				return
+			}
+			first = r
+		case <-tick:
+			g.flushFolds(false)
+			continue
+		}
 		group := []*ingestRequest{first}
 		n := len(first.events)
 	fill:
@@ -171,6 +198,27 @@ func (g *groupCommitter) run() {
 		err := g.commit(group)
 		g.onCommit(n, time.Since(start), err)
 		synced <- group
+	}
+}
+
+// flushFolds writes out folded counts in a transaction of its own, when no
+// group came to do it: a slice of them, or all with force (at close). A
+// failure leaves them in memory for the next try; readers add them
+// meanwhile, and a crash is repaired by the recount at Open.
+func (g *groupCommitter) flushFolds(force bool) {
+	// With force, a round under way is finished first, then the sums
+	// that came after it are written in a round of their own.
+	for range 3 {
+		if g.s.failure() != nil || g.s.folds.idle() {
+			return
+		}
+		if err := g.apply(nil, force); err != nil {
+			g.s.log.Warn("store: writing folded alert counts failed; will retry", "err", err)
+			return
+		}
+		if !force {
+			return
+		}
 	}
 }
 
@@ -225,7 +273,7 @@ const commitTimeout = 30 * time.Second
 // its outcome is unknown, and applying the events again could store them
 // twice. It returns the group transaction's error, for metrics.
 func (g *groupCommitter) commit(group []*ingestRequest) error {
-	err := g.apply(group)
+	err := g.apply(group, false)
 	if err == nil {
 		return nil
 	}
@@ -244,7 +292,7 @@ func (g *groupCommitter) commit(group []*ingestRequest) error {
 		// right side runs first, and the nil would then wipe the results
 		// apply just set (every request retried alone answered nothing).
 		r.results = nil
-		if r.err = g.apply([]*ingestRequest{r}); r.err != nil {
+		if r.err = g.apply([]*ingestRequest{r}, false); r.err != nil {
 			r.results = nil
 			if errors.As(r.err, &ce) {
 				r.err = fmt.Errorf("%w (%v)", outcomeUnknown, r.err)
@@ -254,47 +302,83 @@ func (g *groupCommitter) commit(group []*ingestRequest) error {
 	return err
 }
 
-// apply runs the requests' events in one transaction and commits it.
-func (g *groupCommitter) apply(requests []*ingestRequest) error {
+// apply runs the requests' events in one transaction and commits it. On
+// SQLite the transaction also writes out a slice of the counts folded in
+// memory (all of them, with flushAll).
+func (g *groupCommitter) apply(requests []*ingestRequest, flushAll bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
-	return g.s.inTx(ctx, func(tx *sql.Tx) error {
-		now, stmts := g.s.now(), g.s.ingestStmts.in(ctx, tx)
+	f := g.s.folds
+	if f == nil {
+		return g.s.inTx(ctx, func(tx *sql.Tx) error { return g.applyIn(ctx, tx, requests) })
+	}
+	tx, err := g.s.w.BeginTx(ctx, nil)
+	if err != nil {
+		f.failed(false)
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback()
+	now := g.s.now()
+	var written foldWrite
+	if err = g.applyIn(ctx, tx, requests); err == nil {
+		events := 0
 		for _, r := range requests {
-			r.woke = false // from this attempt only: a failed group's requests are applied again alone
-			if g.failRequest != nil {
-				if err := g.failRequest(r); err != nil {
-					return err
-				}
-			}
+			events += len(r.events)
 		}
-		if g.s.dialect.name == "postgres" {
-			if err := g.s.applyInKeyOrder(ctx, stmts, requests, now); err != nil {
+		written, err = f.write(ctx, tx, now, events, flushAll)
+	}
+	if err != nil {
+		f.failed(false)
+		return err
+	}
+	// No reader may see the rows as committed and the sums as before.
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := tx.Commit(); err != nil {
+		f.failed(true)
+		return &commitError{err}
+	}
+	f.committed(written, now)
+	return nil
+}
+
+// applyIn applies the requests' events in tx.
+func (g *groupCommitter) applyIn(ctx context.Context, tx *sql.Tx, requests []*ingestRequest) error {
+	now, stmts := g.s.now(), g.s.ingestStmts.in(ctx, tx)
+	for _, r := range requests {
+		r.woke = false // from this attempt only: a failed group's requests are applied again alone
+		if g.failRequest != nil {
+			if err := g.failRequest(r); err != nil {
 				return err
 			}
-		} else {
-			// One process writes an SQLite file: no other writer to
-			// deadlock with, so arrival order and no sorting.
-			for _, r := range requests {
-				res, err := g.s.applyEvents(ctx, stmts, r, now)
-				if err != nil {
-					return err
-				}
-				r.results = res
-			}
 		}
-		woke := false
+	}
+	if g.s.dialect.name == "postgres" {
+		if err := g.s.applyInKeyOrder(ctx, stmts, requests, now); err != nil {
+			return err
+		}
+	} else {
+		// One process writes an SQLite file: no other writer to
+		// deadlock with, so arrival order and no sorting.
 		for _, r := range requests {
-			woke = woke || r.woke
+			res, err := g.s.applyEvents(ctx, stmts, r, now)
+			if err != nil {
+				return err
+			}
+			r.results = res
 		}
-		if woke {
-			// Only groups that made work for the engine wake the other
-			// nodes: most groups of a storm only fold events into open
-			// alerts.
-			return g.s.notify(ctx, tx, channelWork)
-		}
-		return nil
-	})
+	}
+	woke := false
+	for _, r := range requests {
+		woke = woke || r.woke
+	}
+	if woke {
+		// Only groups that made work for the engine wake the other
+		// nodes: most groups of a storm only fold events into open
+		// alerts.
+		return g.s.notify(ctx, tx, channelWork)
+	}
+	return nil
 }
 
 // The ingest statements. They are the same text for both dialects: SQLite
@@ -458,14 +542,24 @@ func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *inge
 	var alertID int64
 	var event klaxon.WebhookEvent // what the event did to the alert, for webhooks
 	var err error
+	folds := s.folds
 	switch ev.Action {
 	case klaxon.ActionTrigger:
+		if id, open := folds.openAlert(ev.ServiceID, ev.DedupKey); open {
+			// Adds to an alert known to be open: the same as the upsert's
+			// DO UPDATE, summed in memory (folds.go).
+			folds.stage(id, at)
+			return s.insertEvent(ctx, stmts, r, i, id, at, res)
+		}
 		var count int64
 		err = stmts.trigger.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, string(ev.Severity),
 			string(klaxon.UrgencyFor(ev.Severity)), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, at,
 		).Scan(&alertID, &count)
 		res.Created = count == 1
 		event = klaxon.WebhookAlertTriggered
+		if err == nil && folds != nil {
+			folds.remember(ev.ServiceID, ev.DedupKey, alertID)
+		}
 	case klaxon.ActionAcknowledge:
 		var ackedAt int64
 		err = stmts.acknowledge.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, at).Scan(&alertID, &ackedAt)
@@ -475,6 +569,7 @@ func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *inge
 	case klaxon.ActionResolve:
 		err = stmts.resolve.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, at).Scan(&alertID)
 		event = klaxon.WebhookAlertResolved
+		folds.forget(ev.ServiceID, ev.DedupKey)
 	default:
 		return fmt.Errorf("store: ingest: unknown action %q", ev.Action)
 	}
@@ -488,6 +583,12 @@ func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *inge
 		return err
 	}
 	r.woke = r.woke || res.Created || (alertID != 0 && ev.Action != klaxon.ActionTrigger)
+	return s.insertEvent(ctx, stmts, r, i, alertID, at, res)
+}
+
+// insertEvent stores event i of r, which acted on alertID (0: none).
+func (s *Store) insertEvent(ctx context.Context, stmts *ingestStatements, r *ingestRequest, i int, alertID, at int64, res *klaxon.IngestResult) error {
+	ev := &r.events[i]
 	if _, err := stmts.insertEvent.ExecContext(ctx, alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
 		ev.DedupKey, string(ev.Severity), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, r.extras[i],
 		toDB(ev.Timestamp), at); err != nil {

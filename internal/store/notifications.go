@@ -147,7 +147,7 @@ func (s *Store) leaseJobs(ctx context.Context, tx *sql.Tx, owner string, ids []i
 				return err
 			}
 			if j.AlertID != 0 {
-				if j.Alert, err = alertByID(ctx, tx, j.AlertID); err != nil {
+				if j.Alert, err = s.alertByID(ctx, tx, j.AlertID); err != nil {
 					return err
 				}
 			}

@@ -98,7 +98,7 @@ func (s *Store) AlertByNumber(ctx context.Context, userID int64, number int) (kl
 	if err != nil {
 		return klaxon.Alert{}, fmt.Errorf("store: alert number %d of user %d: %w", number, userID, err)
 	}
-	return alertByID(ctx, s.r, alertID)
+	return s.alertByID(ctx, s.r, alertID)
 }
 
 // AlertNumber returns the person's number for an alert, if a page about it

@@ -51,6 +51,7 @@ type Store struct {
 	// in production); a store given a clock of its own (tests) uses it.
 	dbClock bool
 	ingest  *groupCommitter
+	folds   *folds // SQLite only: triggers folded into open alerts in memory (folds.go)
 
 	ingestStmts *ingestStatements
 	wal         *walSyncer            // SQLite only: fsyncs the WAL after commits
@@ -145,6 +146,16 @@ func Open(ctx context.Context, addr string, opts Options) (*Store, error) {
 			w.Close()
 			return nil, err
 		}
+	}
+	if d.name == "sqlite" {
+		// Counts folded in memory by a process that then died are
+		// recounted from the events before any new event arrives.
+		if err := s.inTx(ctx, func(tx *sql.Tx) error { return recountFolds(ctx, tx) }); err != nil {
+			s.r.Close()
+			w.Close()
+			return nil, err
+		}
+		s.folds = newFolds(s.now())
 	}
 	s.ingest = newGroupCommitter(s, opts.MaxQueuedEvents, opts.MaxGroupEvents, opts.OnCommit)
 	return s, nil

@@ -1,0 +1,298 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// Folding repeated triggers in memory (SQLite only).
+//
+// In an event storm most events only add to an alert that is already open:
+// the alert's row gets event_count + 1 and a new last_event_at, and
+// nothing else changes. Writing that row in every group commit cost more
+// than anything else on the ingest path, because the storm's alerts are
+// spread over many pages and each commit rewrote all of them into the WAL.
+//
+// One process owns an SQLite file, so the store can know which alerts are
+// open: every change of an alert's status goes through this store. A
+// trigger for an alert it knows is open is stored as an event row (durable
+// in the group's transaction, as always) and its effect on the alert's row
+// is added up in memory; the sums are written to the rows at most a second
+// later, or sooner when they grow. Readers of alerts add the sums not yet
+// written, so no answer shows a stale count. If the process dies before
+// the sums are written, Open recounts the alerts of the events past the
+// last write (ingest_folds.flushed_through) from the events themselves.
+//
+// PostgreSQL is shared by nodes that change each other's alerts, so there
+// the store keeps no such memory and every event writes its alert's row.
+type folds struct {
+	// mu orders readers against commits: a reader holds it shared across
+	// its query and the sums it adds, and the committer holds it across
+	// COMMIT and settling the sums, so no reader counts an event twice or
+	// not at all.
+	mu sync.RWMutex
+	// Committed sums not yet in the alerts' rows, under mu. pending grows;
+	// a round of writing out takes all of it into flushing, which the next
+	// groups write out a slice each, so that no group stalls on thousands
+	// of updates.
+	pending, flushing map[int64]foldSum
+
+	// The rest belongs to the transactions on the one write connection:
+	// the group committer's and Respond's. openMu only satisfies the race
+	// detector; the connection already takes turns.
+	openMu sync.Mutex
+	open   map[alertKey]int64 // (service, dedup key) → the open alert with it
+
+	staged    map[int64]foldSum // the current group transaction's sums
+	newRound  map[int64]foldSum // the round the current transaction starts
+	roundMark int64             // the newest event whose sum is in the round under way
+	lastRound time.Time         // when the last round started
+	recount   bool              // a commit failed with its outcome unknown: recount instead of adding
+	every     time.Duration     // foldRoundEvery; tests shorten it
+}
+
+type alertKey struct {
+	service int64
+	dedup   string
+}
+
+// foldSum is what folded events add to one alert: count events, the last
+// at (Unix microseconds).
+type foldSum struct{ count, last int64 }
+
+func (s foldSum) plus(t foldSum) foldSum { return foldSum{s.count + t.count, max(s.last, t.last)} }
+
+const (
+	// foldRoundEvery bounds how long sums stay in memory only: a round of
+	// writing them out starts at least this often while events come.
+	foldRoundEvery = time.Second
+	// foldRoundAlerts starts a round sooner when this many alerts have
+	// sums.
+	foldRoundAlerts = 20000
+	// foldSlice is the least a group writes out of a round. A group
+	// writes out as many sums as it has events when that is more: each
+	// event adds at most one sum, so rounds keep up, and each group's
+	// extra work stays in proportion to its own.
+	foldSlice = 256
+	// foldTick is how often the committer, when no group comes, writes
+	// out a slice of a round (starting one when due).
+	foldTick = 100 * time.Millisecond
+	// foldMaxOpen bounds the open alerts remembered (a few MB); triggers
+	// for the others take the SQL path, which is only slower.
+	foldMaxOpen = 200000
+)
+
+func newFolds(now time.Time) *folds {
+	return &folds{pending: map[int64]foldSum{}, flushing: map[int64]foldSum{}, open: map[alertKey]int64{},
+		staged: map[int64]foldSum{}, lastRound: now, every: foldRoundEvery}
+}
+
+func (f *folds) openAlert(service int64, dedup string) (int64, bool) {
+	if f == nil {
+		return 0, false
+	}
+	f.openMu.Lock()
+	defer f.openMu.Unlock()
+	id, ok := f.open[alertKey{service, dedup}]
+	return id, ok
+}
+
+func (f *folds) remember(service int64, dedup string, id int64) {
+	f.openMu.Lock()
+	defer f.openMu.Unlock()
+	if len(f.open) < foldMaxOpen {
+		f.open[alertKey{service, dedup}] = id
+	}
+}
+
+// forget is told of every alert resolved, in the transaction that resolves
+// it: a later trigger with its key must open a new alert.
+func (f *folds) forget(service int64, dedup string) {
+	if f == nil {
+		return
+	}
+	f.openMu.Lock()
+	defer f.openMu.Unlock()
+	delete(f.open, alertKey{service, dedup})
+}
+
+// stage adds one folded event at at to alert id, in the current group.
+func (f *folds) stage(id, at int64) {
+	f.staged[id] = f.staged[id].plus(foldSum{1, at})
+}
+
+// idle tells whether there is nothing to write out.
+func (f *folds) idle() bool {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return len(f.pending)+len(f.flushing)+len(f.staged) == 0 && !f.recount
+}
+
+// foldWrite is what a group transaction wrote out, settled after COMMIT.
+type foldWrite struct {
+	recounted, started bool
+	written            []int64
+}
+
+// write writes out, in tx, a slice of the round under way (events is the
+// group's size), starting a round first when one is due; with all, it
+// writes out every sum there is.
+// After a commit whose outcome was unknown it recounts instead. Only the
+// committer changes pending and flushing, so reading them here needs no
+// lock.
+func (f *folds) write(ctx context.Context, tx *sql.Tx, now time.Time, events int, all bool) (foldWrite, error) {
+	var w foldWrite
+	if f.recount {
+		w.recounted = true
+		return w, recountFolds(ctx, tx)
+	}
+	round := f.flushing
+	if n := len(f.pending) + len(f.staged); len(round) == 0 && n > 0 &&
+		(all || n >= foldRoundAlerts || now.Sub(f.lastRound) >= f.every) {
+		// The new round holds every event committed so far and this
+		// group's: all of them are counted once it is written out.
+		round = make(map[int64]foldSum, n)
+		for id, s := range f.pending {
+			round[id] = s
+		}
+		for id, s := range f.staged {
+			round[id] = round[id].plus(s)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`).Scan(&f.roundMark); err != nil {
+			return w, fmt.Errorf("store: start writing folded counts: %w", err)
+		}
+		w.started, f.newRound = true, round
+	}
+	if len(round) == 0 {
+		return w, nil
+	}
+	n := len(round)
+	if !all {
+		n = min(n, max(foldSlice, events))
+	}
+	stmt, err := tx.PrepareContext(ctx, `UPDATE alerts SET event_count = event_count + $1,
+last_event_at = CASE WHEN last_event_at < $2 THEN $2 ELSE last_event_at END WHERE id = $3`)
+	if err != nil {
+		return w, fmt.Errorf("store: write folded counts: %w", err)
+	}
+	defer stmt.Close()
+	for id, s := range round {
+		if len(w.written) == n {
+			break
+		}
+		if _, err := stmt.ExecContext(ctx, s.count, s.last, id); err != nil {
+			return w, fmt.Errorf("store: write folded counts of alert %d: %w", id, err)
+		}
+		w.written = append(w.written, id)
+	}
+	if len(w.written) == len(round) {
+		// The round is done: every event up to its mark is counted.
+		if _, err := tx.ExecContext(ctx, `UPDATE ingest_folds SET flushed_through = $1 WHERE id = 1`, f.roundMark); err != nil {
+			return w, fmt.Errorf("store: mark folded counts written: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// recountFolds sets the count and last event time of every alert with an
+// event past flushed_through from its events, and moves the mark: after a
+// crash (at Open) or a commit whose outcome is unknown, the sums in memory
+// cannot be trusted, but the events can.
+func recountFolds(ctx context.Context, tx *sql.Tx) error {
+	var through int64
+	if err := tx.QueryRowContext(ctx, `SELECT flushed_through FROM ingest_folds WHERE id = 1`).Scan(&through); err != nil {
+		return fmt.Errorf("store: read folded-count mark: %w", err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT alert_id FROM events WHERE id > $1 AND alert_id <> 0`, through)
+	if err != nil {
+		return fmt.Errorf("store: alerts to recount: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: alerts to recount: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: alerts to recount: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET event_count = (SELECT COUNT(*) FROM events WHERE alert_id = $1),
+last_event_at = COALESCE((SELECT MAX(received_at) FROM events WHERE alert_id = $1), last_event_at) WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("store: recount alert %d: %w", id, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE ingest_folds SET flushed_through = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id = 1`); err != nil {
+		return fmt.Errorf("store: mark folded counts written: %w", err)
+	}
+	return nil
+}
+
+// committed settles the sums after the group's COMMIT succeeded. The
+// caller holds mu.
+func (f *folds) committed(w foldWrite, now time.Time) {
+	switch {
+	case w.recounted:
+		clear(f.pending)
+		clear(f.flushing)
+		f.recount = false
+	case w.started:
+		f.flushing, f.pending = f.newRound, map[int64]foldSum{}
+		f.lastRound = now
+	default:
+		for id, s := range f.staged {
+			f.pending[id] = f.pending[id].plus(s)
+		}
+	}
+	for _, id := range w.written {
+		delete(f.flushing, id)
+	}
+	clear(f.staged)
+	f.newRound = nil
+}
+
+// failed settles a group transaction that rolled back, or whose COMMIT
+// failed (outcome unknown): its sums are dropped, what it learnt of open
+// alerts is forgotten (they may not exist), and after an unknown outcome
+// the next group recounts.
+func (f *folds) failed(outcomeUnknown bool) {
+	clear(f.staged)
+	f.newRound = nil
+	f.openMu.Lock()
+	clear(f.open)
+	f.openMu.Unlock()
+	f.recount = f.recount || outcomeUnknown
+}
+
+// reading starts a read of alert rows that will add the pending sums; call
+// the returned func when done.
+func (f *folds) reading() func() {
+	if f == nil {
+		return func() {}
+	}
+	f.mu.RLock()
+	return f.mu.RUnlock
+}
+
+// overlay adds the sums not yet in a's row; the caller is reading.
+func (f *folds) overlay(a *klaxon.Alert) {
+	if f == nil {
+		return
+	}
+	s := f.pending[a.ID].plus(f.flushing[a.ID])
+	if s.count > 0 {
+		a.EventCount += s.count
+		if last := fromDB(s.last); last.After(a.LastEventAt) {
+			a.LastEventAt = last
+		}
+	}
+}

@@ -1,0 +1,230 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// The tests of triggers folded into open alerts in memory (folds.go),
+// which only the embedded store does.
+
+func openFoldStore(t *testing.T, path string) (*Store, klaxon.Service) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcs, err := s.ListServices(ctx, klaxon.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(svcs) > 0 {
+		return s, svcs[0]
+	}
+	svc := klaxon.Service{Name: "api", State: klaxon.ServiceActive}
+	if err := s.CreateService(ctx, "test", &svc); err != nil {
+		t.Fatal(err)
+	}
+	return s, svc
+}
+
+func foldEvent(svc klaxon.Service, action klaxon.Action, key string) klaxon.Event {
+	return klaxon.Event{ServiceID: svc.ID, IntegrationID: 1, Action: action, DedupKey: key, Summary: key,
+		Severity: klaxon.SeverityCritical}
+}
+
+func ingestOne(t *testing.T, s *Store, ev klaxon.Event) klaxon.IngestResult {
+	t.Helper()
+	res, err := s.Ingest(context.Background(), []klaxon.Event{ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[0]
+}
+
+// rowCount is the event_count in the alert's row, without the sums in
+// memory.
+func rowCount(t *testing.T, s *Store, id int64) int64 {
+	t.Helper()
+	var n int64
+	if err := s.r.QueryRow(`SELECT event_count FROM alerts WHERE id = $1`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Repeated triggers are counted at once by every reader, reach the row
+// by close, and the row's count survives a restart.
+func TestFoldedCountsAreReadAtOnceAndWrittenByClose(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	s, svc := openFoldStore(t, path)
+	first := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "disk"))
+	for range 9 {
+		if r := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "disk")); r.AlertID != first.AlertID || r.Created {
+			t.Fatalf("a repeated trigger went to %+v, want alert %d", r, first.AlertID)
+		}
+	}
+	if n := rowCount(t, s, first.AlertID); n == 10 {
+		t.Fatalf("the row already counts all 10 events: the triggers were not folded in memory")
+	}
+	a, err := s.Alert(ctx, first.AlertID)
+	if err != nil || a.EventCount != 10 {
+		t.Fatalf("Alert: event_count %d (%v), want 10", a.EventCount, err)
+	}
+	list, err := s.ListAlerts(ctx, klaxon.AlertFilter{})
+	if err != nil || len(list) != 1 || list[0].EventCount != 10 {
+		t.Fatalf("ListAlerts: %+v (%v), want one alert with 10 events", list, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = openFoldStore(t, path)
+	defer s.Close()
+	if n := rowCount(t, s, first.AlertID); n != 10 {
+		t.Errorf("after close and open the row counts %d events, want 10", n)
+	}
+}
+
+// A process that dies with sums only in memory loses nothing: Open
+// recounts the alerts of the events past the last write.
+func TestFoldedCountsRecountedAfterACrash(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	s, svc := openFoldStore(t, path)
+	ids := map[string]int64{}
+	for i := range 30 {
+		key := fmt.Sprintf("k%d", i%3)
+		ids[key] = ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, key)).AlertID
+	}
+	folded := false
+	for _, id := range ids {
+		folded = folded || rowCount(t, s, id) < 10
+	}
+	if !folded {
+		t.Fatal("every row already counts its events: nothing was folded in memory")
+	}
+	s.ingest.crashed.Store(true)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = openFoldStore(t, path)
+	defer s.Close()
+	for key, id := range ids {
+		if n := rowCount(t, s, id); n != 10 {
+			t.Errorf("alert %s: the row counts %d events after the crash, want 10", key, n)
+		}
+		a, err := s.Alert(ctx, id)
+		if err != nil || a.EventCount != 10 {
+			t.Errorf("alert %s: event_count %d (%v), want 10", key, a.EventCount, err)
+		}
+	}
+}
+
+// A resolved alert is never folded into: the next trigger with its key
+// opens a new alert, whether an event or a person resolved it.
+func TestFoldingStopsAtResolve(t *testing.T) {
+	ctx := context.Background()
+	s, svc := openFoldStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
+	defer s.Close()
+
+	byEvent := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "by-event"))
+	ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "by-event"))
+	ingestOne(t, s, foldEvent(svc, klaxon.ActionResolve, "by-event"))
+	if again := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "by-event")); !again.Created || again.AlertID == byEvent.AlertID {
+		t.Errorf("a trigger after a resolve event: %+v, want a new alert (not %d)", again, byEvent.AlertID)
+	}
+
+	byPerson := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "by-person"))
+	ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "by-person"))
+	if _, err := s.ResolveAlert(ctx, "user:1", byPerson.AlertID); err != nil {
+		t.Fatal(err)
+	}
+	if again := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "by-person")); !again.Created || again.AlertID == byPerson.AlertID {
+		t.Errorf("a trigger after a person resolved the alert: %+v, want a new alert (not %d)", again, byPerson.AlertID)
+	}
+	old, err := s.Alert(ctx, byPerson.AlertID)
+	if err != nil || old.Status != klaxon.AlertResolved || old.EventCount != 2 {
+		t.Errorf("the resolved alert: %+v (%v), want resolved with its 2 events", old, err)
+	}
+}
+
+// An alert opened by a transaction that then failed does not exist, and
+// must not be remembered: SQLite hands its id to the next alert, and a
+// trigger with the failed one's key would fold into that one.
+func TestFailedGroupLeavesNoAlertRemembered(t *testing.T) {
+	ctx := context.Background()
+	s, svc := openFoldStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
+	defer s.Close()
+	bad := foldEvent(svc, "explode", "doomed")
+	if _, err := s.Ingest(ctx, []klaxon.Event{foldEvent(svc, klaxon.ActionTrigger, "doomed"), bad}); err == nil {
+		t.Fatal("a request with an event that cannot be applied was stored")
+	}
+	other := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "other"))
+	doomed := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "doomed"))
+	if !doomed.Created || doomed.AlertID == other.AlertID {
+		t.Fatalf("the failed request's key went to %+v; alert %d is another key's", doomed, other.AlertID)
+	}
+	a, err := s.Alert(ctx, other.AlertID)
+	if err != nil || a.DedupKey != "other" || a.EventCount != 1 {
+		t.Errorf("alert %d: %+v (%v), want key other with 1 event", other.AlertID, a, err)
+	}
+}
+
+// Readers never count an event twice or not at all while rounds write the
+// sums out under them: the count a reader sees only grows, and ends at the
+// number of events.
+func TestFoldedCountsStayExactWhileWrittenOut(t *testing.T) {
+	ctx := context.Background()
+	s, svc := openFoldStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
+	defer s.Close()
+	s.folds.every = time.Millisecond // a round in almost every group
+	id := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "storm")).AlertID
+	const batches, size = 200, 10
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var last int64
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			a, err := s.Alert(ctx, id)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if a.EventCount < last || a.EventCount > 1+batches*size {
+				t.Errorf("a reader saw %d events after %d (at most %d exist)", a.EventCount, last, 1+batches*size)
+				return
+			}
+			last = a.EventCount
+		}
+	}()
+	events := make([]klaxon.Event, size)
+	for i := range events {
+		events[i] = foldEvent(svc, klaxon.ActionTrigger, "storm")
+	}
+	for range batches {
+		if _, err := s.Ingest(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	wg.Wait()
+	a, err := s.Alert(ctx, id)
+	if err != nil || a.EventCount != 1+batches*size {
+		t.Errorf("event_count %d (%v), want %d", a.EventCount, err, 1+batches*size)
+	}
+}
