@@ -72,6 +72,9 @@ func DecodeNative(body []byte) (klaxon.Event, error) {
 	if len(body) > klaxon.MaxEventBytes {
 		return klaxon.Event{}, tooLarge("body", len(body), klaxon.MaxEventBytes)
 	}
+	if ev, ok := fastNative(body); ok {
+		return ev, nil
+	}
 	return decodeNative(body)
 }
 
@@ -90,6 +93,14 @@ func DecodeNativeBatch(body []byte) (events []klaxon.Event, errs []error, err er
 	if len(body) > klaxon.MaxBatchBytes {
 		return nil, nil, tooLarge("body", len(body), klaxon.MaxBatchBytes)
 	}
+	if events, ok := fastNativeBatch(body); ok {
+		return events, make([]error, len(events)), nil
+	}
+	return decodeNativeBatchFull(body)
+}
+
+// decodeNativeBatchFull is DecodeNativeBatch without the fast path.
+func decodeNativeBatchFull(body []byte) (events []klaxon.Event, errs []error, err error) {
 	if !json.Valid(body) {
 		var v struct{}
 		return nil, nil, bodyError(body, json.Unmarshal(body, &v), "a JSON array of events")

@@ -1,0 +1,491 @@
+package ingest
+
+import (
+	"unicode/utf8"
+
+	"github.com/klaxonhq/klaxon"
+)
+
+// The fast path for native events.
+//
+// decodeNative checks an event in several passes (encoding/json's validity
+// scan and decoding, the shape check, UTF-8) so that a bad event's error
+// names the real mistake. Those passes cost about 8 µs for a 400-byte
+// event, more than storing it. Almost every event is plain: known fields in
+// their types, strings without escapes, valid UTF-8. parseNativeAt reads
+// such an event in one pass, validating the JSON as it goes, and gives up
+// (ok false) at the first thing it does not handle: an escape in a text
+// field or key, null, an unknown or repeated key, anything malformed. Giving up is never an error: the caller then runs the full
+// decoder on the same bytes, which either accepts the event or says what is
+// wrong. What the fast path accepts it must read exactly as the full
+// decoder would; FuzzNativeFastPath holds it to that.
+
+// fastMaxDepth bounds the nesting the fast path follows inside details;
+// deeper values go to the full decoder.
+const fastMaxDepth = 64
+
+// parseNativeAt reads the native event object that starts at or after
+// b[i] (after spaces) into w, and returns the index just past it.
+func parseNativeAt(b []byte, i int, w *nativeEvent) (end int, ok bool) {
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return 0, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	var seen uint16
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return 0, false
+		}
+		keyEnd, ok := plainStringEnd(b, i)
+		if !ok {
+			return 0, false
+		}
+		key := b[i+1 : keyEnd-1]
+		i = skipSpace(b, keyEnd)
+		if i >= len(b) || b[i] != ':' {
+			return 0, false
+		}
+		i = skipSpace(b, i+1)
+		f := nativeFieldIndex(key)
+		if f < 0 || seen&(1<<f) != 0 {
+			return 0, false
+		}
+		seen |= 1 << f
+		if f == fieldLinks || f == fieldImages {
+			end, ok := parseLinksAt(b, i, w, f == fieldImages)
+			if !ok {
+				return 0, false
+			}
+			i = end
+		} else if f == fieldDetails {
+			if i >= len(b) || b[i] != '{' {
+				return 0, false
+			}
+			end, ok := validValueEnd(b, i, 0)
+			if !ok {
+				return 0, false
+			}
+			w.Details = append([]byte(nil), b[i:end]...)
+			i = end
+		} else {
+			if i >= len(b) || b[i] != '"' {
+				return 0, false
+			}
+			end, ok := plainStringEnd(b, i)
+			if !ok {
+				return 0, false
+			}
+			*w.text(f) = string(b[i+1 : end-1])
+			i = end
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// The native fields, as bit positions.
+const (
+	fieldAction = iota
+	fieldDedupKey
+	fieldSummary
+	fieldSeverity
+	fieldSource
+	fieldComponent
+	fieldGroup
+	fieldClass
+	fieldTimestamp
+	fieldDetails
+	fieldLinks
+	fieldImages
+)
+
+func nativeFieldIndex(key []byte) int {
+	switch string(key) {
+	case "action":
+		return fieldAction
+	case "dedup_key":
+		return fieldDedupKey
+	case "summary":
+		return fieldSummary
+	case "severity":
+		return fieldSeverity
+	case "source":
+		return fieldSource
+	case "component":
+		return fieldComponent
+	case "group":
+		return fieldGroup
+	case "class":
+		return fieldClass
+	case "timestamp":
+		return fieldTimestamp
+	case "details":
+		return fieldDetails
+	case "links":
+		return fieldLinks
+	case "images":
+		return fieldImages
+	}
+	return -1
+}
+
+// parseLinksAt reads the array of links (or images) at b[i]: objects whose
+// members are all plain strings of the link's (or image's) fields.
+func parseLinksAt(b []byte, i int, w *nativeEvent, images bool) (int, bool) {
+	if i >= len(b) || b[i] != '[' {
+		return 0, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '{' {
+			return 0, false
+		}
+		i = skipSpace(b, i+1)
+		var link wireLink
+		var image wireImage
+		var seen uint8
+		for closed := i < len(b) && b[i] == '}'; !closed; {
+			if i >= len(b) || b[i] != '"' {
+				return 0, false
+			}
+			keyEnd, ok := plainStringEnd(b, i)
+			if !ok {
+				return 0, false
+			}
+			key := string(b[i+1 : keyEnd-1])
+			i = skipSpace(b, keyEnd)
+			if i >= len(b) || b[i] != ':' {
+				return 0, false
+			}
+			i = skipSpace(b, i+1)
+			if i >= len(b) || b[i] != '"' {
+				return 0, false
+			}
+			end, ok := plainStringEnd(b, i)
+			if !ok {
+				return 0, false
+			}
+			value := string(b[i+1 : end-1])
+			var bit uint8
+			switch {
+			case images && key == "src":
+				image.Src, bit = value, 1
+			case images && key == "href":
+				image.Href, bit = value, 2
+			case images && key == "alt":
+				image.Alt, bit = value, 4
+			case !images && key == "href":
+				link.Href, bit = value, 1
+			case !images && key == "text":
+				link.Text, bit = value, 2
+			}
+			if bit == 0 || seen&bit != 0 {
+				return 0, false
+			}
+			seen |= bit
+			i = skipSpace(b, end)
+			if i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case ',':
+				i = skipSpace(b, i+1)
+			case '}':
+				closed = true
+			default:
+				return 0, false
+			}
+		}
+		if images {
+			w.Images = append(w.Images, image)
+		} else {
+			w.Links = append(w.Links, link)
+		}
+		i = skipSpace(b, i+1) // past the '}'
+		if i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case ']':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+func (w *nativeEvent) text(f int) *string {
+	switch f {
+	case fieldAction:
+		return &w.Action
+	case fieldDedupKey:
+		return &w.DedupKey
+	case fieldSummary:
+		return &w.Summary
+	case fieldSeverity:
+		return &w.Severity
+	case fieldSource:
+		return &w.Source
+	case fieldComponent:
+		return &w.Component
+	case fieldGroup:
+		return &w.Group
+	case fieldClass:
+		return &w.Class
+	}
+	return &w.Timestamp
+}
+
+// plainStringEnd returns the index just past the string at b[i] (a quote)
+// when it has no escapes, no control characters and is valid UTF-8: then
+// its bytes between the quotes are its value.
+func plainStringEnd(b []byte, i int) (int, bool) {
+	ascii := true
+	for j := i + 1; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[i+1:j]) {
+				return 0, false
+			}
+			return j + 1, true
+		case c == '\\' || c < 0x20:
+			return 0, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	return 0, false
+}
+
+// validValueEnd returns the index just past the JSON value at b[i], which
+// it checks against the JSON grammar (and UTF-8) on the way.
+func validValueEnd(b []byte, i, depth int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return validStringEnd(b, i)
+	case c == '{' || c == '[':
+		if depth >= fastMaxDepth {
+			return 0, false
+		}
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == closer {
+			return i + 1, true
+		}
+		for {
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return 0, false
+				}
+				end, ok := validStringEnd(b, i)
+				if !ok {
+					return 0, false
+				}
+				i = skipSpace(b, end)
+				if i >= len(b) || b[i] != ':' {
+					return 0, false
+				}
+				i = skipSpace(b, i+1)
+			}
+			end, ok := validValueEnd(b, i, depth+1)
+			if !ok {
+				return 0, false
+			}
+			i = skipSpace(b, end)
+			if i >= len(b) {
+				return 0, false
+			}
+			switch b[i] {
+			case ',':
+				i = skipSpace(b, i+1)
+			case closer:
+				return i + 1, true
+			default:
+				return 0, false
+			}
+		}
+	case c == 't':
+		return literalEnd(b, i, "true")
+	case c == 'f':
+		return literalEnd(b, i, "false")
+	case c == 'n':
+		return literalEnd(b, i, "null")
+	default:
+		return numberEnd(b, i)
+	}
+}
+
+func literalEnd(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return 0, false
+	}
+	return i + len(lit), true
+}
+
+// numberEnd checks a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	digits := func() bool {
+		start := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return 0, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return 0, false
+		}
+	}
+	return i, true
+}
+
+// validStringEnd returns the index just past the string at b[i] (a quote),
+// checking its escapes, control characters and UTF-8.
+func validStringEnd(b []byte, i int) (int, bool) {
+	ascii := true
+	for j := i + 1; j < len(b); j++ {
+		c := b[j]
+		switch {
+		case c == '"':
+			if !ascii && !utf8.Valid(b[i+1:j]) {
+				return 0, false
+			}
+			return j + 1, true
+		case c < 0x20:
+			return 0, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		case c == '\\':
+			if j+1 >= len(b) {
+				return 0, false
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j++
+			case 'u':
+				if j+6 > len(b) || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
+					return 0, false
+				}
+				j += 5
+			default:
+				return 0, false
+			}
+		}
+	}
+	return 0, false
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// fastNative decodes a plain native event in one pass, with the same
+// checks of meaning as decodeNative; ok false sends the caller to
+// decodeNative (also for an event that is wrong in meaning, so that its
+// error is the full decoder's).
+func fastNative(body []byte) (klaxon.Event, bool) {
+	var w nativeEvent
+	end, ok := parseNativeAt(body, 0, &w)
+	if !ok || skipSpace(body, end) != len(body) {
+		return klaxon.Event{}, false
+	}
+	return w.checked()
+}
+
+// checked gives a fast-parsed event its meaning, as decodeNative does
+// after its passes; ok false on any error.
+func (w *nativeEvent) checked() (klaxon.Event, bool) {
+	ev, err := w.toEvent()
+	if err != nil || hasNULEscape(ev.Details) || ev.Validate(klaxon.NativeFieldNames) != nil {
+		return klaxon.Event{}, false
+	}
+	return ev, true
+}
+
+// fastNativeBatch decodes a batch whose every element is a plain, valid
+// native event, in one pass; ok false sends the caller to the full batch
+// decoder, which reports each element's problem.
+func fastNativeBatch(body []byte) ([]klaxon.Event, bool) {
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '[' {
+		return nil, false
+	}
+	i = skipSpace(body, i+1)
+	var events []klaxon.Event
+	for {
+		if len(events) == klaxon.MaxBatchEvents {
+			return nil, false
+		}
+		start := i
+		var w nativeEvent
+		end, ok := parseNativeAt(body, i, &w)
+		if !ok || end-start > klaxon.MaxEventBytes {
+			return nil, false
+		}
+		ev, ok := w.checked()
+		if !ok {
+			return nil, false
+		}
+		events = append(events, ev)
+		i = skipSpace(body, end)
+		if i >= len(body) {
+			return nil, false
+		}
+		switch body[i] {
+		case ',':
+			i = skipSpace(body, i+1)
+		case ']':
+			if skipSpace(body, i+1) != len(body) {
+				return nil, false
+			}
+			return events, true
+		default:
+			return nil, false
+		}
+	}
+}
