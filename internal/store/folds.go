@@ -74,11 +74,11 @@ const (
 	// foldRoundAlerts starts a round sooner when this many alerts have
 	// sums.
 	foldRoundAlerts = 20000
-	// foldSlice is the least a group writes out of a round. A group
+	// foldMinSlice is the least a group writes out of a round. A group
 	// writes out as many sums as it has events when that is more: each
 	// event adds at most one sum, so rounds keep up, and each group's
 	// extra work stays in proportion to its own.
-	foldSlice = 256
+	foldMinSlice = 256
 	// foldTick is how often the committer, when no group comes, writes
 	// out a slice of a round (starting one when due).
 	foldTick = 100 * time.Millisecond
@@ -133,11 +133,22 @@ func (f *folds) idle() bool {
 	return len(f.pending)+len(f.flushing)+len(f.staged) == 0 && !f.recount
 }
 
+// foldMode says how much of the folded counts a transaction writes out.
+type foldMode uint8
+
+const (
+	foldSlice foldMode = iota // a slice of the round under way (starting one when due)
+	foldAll                   // every sum there is (at close)
+	foldNone                  // none (a request retried alone)
+)
+
 // foldWrite is what a group transaction wrote out, settled after COMMIT.
 type foldWrite struct {
 	recounted, started bool
 	written            []int64
 }
+
+func (w foldWrite) any() bool { return w.recounted || w.started || len(w.written) > 0 }
 
 // write writes out, in tx, a slice of the round under way (events is the
 // group's size), starting a round first when one is due; with all, it
@@ -173,7 +184,7 @@ func (f *folds) write(ctx context.Context, tx *sql.Tx, now time.Time, events int
 	}
 	n := len(round)
 	if !all {
-		n = min(n, max(foldSlice, events))
+		n = min(n, max(foldMinSlice, events))
 	}
 	stmt, err := tx.PrepareContext(ctx, `UPDATE alerts SET event_count = event_count + $1,
 last_event_at = CASE WHEN last_event_at < $2 THEN $2 ELSE last_event_at END WHERE id = $3`)

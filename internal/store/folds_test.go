@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -226,5 +227,32 @@ func TestFoldedCountsStayExactWhileWrittenOut(t *testing.T) {
 	a, err := s.Alert(ctx, id)
 	if err != nil || a.EventCount != 1+batches*size {
 		t.Errorf("event_count %d (%v), want %d", a.EventCount, err, 1+batches*size)
+	}
+}
+
+// A clean close leaves the mark at the newest event even when no sums
+// were waiting (only new alerts, ack and resolve events, which write their
+// rows at once), so that the next Open recounts nothing.
+func TestCleanCloseMarksEveryEventCounted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	s, svc := openFoldStore(t, path)
+	for _, key := range []string{"a", "b", "c"} {
+		ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, key))
+	}
+	ingestOne(t, s, foldEvent(svc, klaxon.ActionResolve, "a"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mark, newest int64
+	if err := db.QueryRow(`SELECT (SELECT flushed_through FROM ingest_folds), (SELECT MAX(id) FROM events)`).Scan(&mark, &newest); err != nil {
+		t.Fatal(err)
+	}
+	if mark != newest {
+		t.Errorf("after a clean close the mark is %d, the newest event %d", mark, newest)
 	}
 }

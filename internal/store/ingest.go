@@ -208,17 +208,42 @@ func (g *groupCommitter) run() {
 func (g *groupCommitter) flushFolds(force bool) {
 	// With force, a round under way is finished first, then the sums
 	// that came after it are written in a round of their own.
+	mode := foldSlice
+	if force {
+		mode = foldAll
+	}
 	for range 3 {
-		if g.s.failure() != nil || g.s.folds.idle() {
+		if g.s.failure() != nil {
 			return
 		}
-		if err := g.apply(nil, force); err != nil {
+		if g.s.folds.idle() {
+			if force {
+				// Every event is counted in the rows: say so, so that
+				// the next Open recounts nothing.
+				g.markAllCounted()
+			}
+			return
+		}
+		if err := g.apply(nil, mode); err != nil {
 			g.s.log.Warn("store: writing folded alert counts failed; will retry", "err", err)
 			return
 		}
 		if !force {
 			return
 		}
+	}
+}
+
+// markAllCounted moves ingest_folds.flushed_through to the newest event;
+// the caller knows no sum is waiting.
+func (g *groupCommitter) markAllCounted() {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	if err := g.s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE ingest_folds SET flushed_through = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id = 1`)
+		return err
+	}); err != nil {
+		g.s.log.Warn("store: marking alert counts written failed; the next start recounts", "err", err)
 	}
 }
 
@@ -273,7 +298,7 @@ const commitTimeout = 30 * time.Second
 // its outcome is unknown, and applying the events again could store them
 // twice. It returns the group transaction's error, for metrics.
 func (g *groupCommitter) commit(group []*ingestRequest) error {
-	err := g.apply(group, false)
+	err := g.apply(group, foldSlice)
 	if err == nil {
 		return nil
 	}
@@ -292,7 +317,9 @@ func (g *groupCommitter) commit(group []*ingestRequest) error {
 		// right side runs first, and the nil would then wipe the results
 		// apply just set (every request retried alone answered nothing).
 		r.results = nil
-		if r.err = g.apply([]*ingestRequest{r}, false); r.err != nil {
+		// Alone, a request writes out no folded counts: if writing them
+		// is what failed, the events must still go through.
+		if r.err = g.apply([]*ingestRequest{r}, foldNone); r.err != nil {
 			r.results = nil
 			if errors.As(r.err, &ce) {
 				r.err = fmt.Errorf("%w (%v)", outcomeUnknown, r.err)
@@ -303,9 +330,8 @@ func (g *groupCommitter) commit(group []*ingestRequest) error {
 }
 
 // apply runs the requests' events in one transaction and commits it. On
-// SQLite the transaction also writes out a slice of the counts folded in
-// memory (all of them, with flushAll).
-func (g *groupCommitter) apply(requests []*ingestRequest, flushAll bool) error {
+// SQLite the transaction also writes out folded counts, as mode says.
+func (g *groupCommitter) apply(requests []*ingestRequest, mode foldMode) error {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
 	f := g.s.folds
@@ -318,25 +344,33 @@ func (g *groupCommitter) apply(requests []*ingestRequest, flushAll bool) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	defer tx.Rollback()
-	now := g.s.now()
+	now := time.Now() // rounds are timed by the monotonic clock, not the store's
 	var written foldWrite
-	if err = g.applyIn(ctx, tx, requests); err == nil {
+	if err = g.applyIn(ctx, tx, requests); err == nil && mode != foldNone {
 		events := 0
 		for _, r := range requests {
 			events += len(r.events)
 		}
-		written, err = f.write(ctx, tx, now, events, flushAll)
+		written, err = f.write(ctx, tx, now, events, mode == foldAll)
 	}
 	if err != nil {
 		f.failed(false)
 		return err
 	}
-	// No reader may see the rows as committed and the sums as before.
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	// A commit that writes sums out must not let a reader see the rows
+	// with them and the sums still in memory. One that writes none only
+	// adds sums, for events not yet answered: a reader may miss those.
+	if written.any() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+	}
 	if err := tx.Commit(); err != nil {
 		f.failed(true)
 		return &commitError{err}
+	}
+	if !written.any() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
 	}
 	f.committed(written, now)
 	return nil

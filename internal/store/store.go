@@ -155,7 +155,7 @@ func Open(ctx context.Context, addr string, opts Options) (*Store, error) {
 			w.Close()
 			return nil, err
 		}
-		s.folds = newFolds(s.now())
+		s.folds = newFolds(time.Now())
 	}
 	s.ingest = newGroupCommitter(s, opts.MaxQueuedEvents, opts.MaxGroupEvents, opts.OnCommit)
 	return s, nil
