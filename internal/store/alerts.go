@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -86,11 +89,70 @@ const MaxAlertEvents = 100
 // AlertEvents returns the newest events of an alert, newest first, at most
 // MaxAlertEvents of them.
 func (s *Store) AlertEvents(ctx context.Context, alertID int64) ([]klaxon.Event, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at
-FROM events WHERE alert_id = $1 ORDER BY id DESC LIMIT $2`, alertID, MaxAlertEvents)
+	if s.folds != nil {
+		return s.alertEventsListed(ctx, alertID)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE alert_id = $1 ORDER BY id DESC LIMIT $2`, alertID, MaxAlertEvents)
 	if err != nil {
 		return nil, fmt.Errorf("store: alert events: %w", err)
 	}
+	return scanEvents(rows)
+}
+
+const eventColumns = `id, alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at`
+
+// alertEventsListed is AlertEvents on SQLite, which has no index on
+// events (alert_id): the ids come from the alert's lists and from memory
+// (folds.go), the events by their ids.
+func (s *Store) alertEventsListed(ctx context.Context, alertID int64) ([]klaxon.Event, error) {
+	ids, err := s.alertEventIDs(ctx, alertID)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	args := make([]any, len(ids))
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args[i], marks[i] = id, "$"+strconv.Itoa(i+1)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id IN (`+strings.Join(marks, ",")+`) ORDER BY id DESC`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: alert events: %w", err)
+	}
+	return scanEvents(rows)
+}
+
+// alertEventIDs returns the ids of the newest MaxAlertEvents events of an
+// alert, newest first: those still in memory, then the lists, newest list
+// first. Reading holds off commits that move ids from memory to lists.
+func (s *Store) alertEventIDs(ctx context.Context, alertID int64) ([]int64, error) {
+	defer s.folds.reading()()
+	ids := s.folds.eventIDs(alertID)
+	if len(ids) >= MaxAlertEvents {
+		return ids[:MaxAlertEvents], nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT ids FROM alert_event_ids WHERE alert_id = $1 ORDER BY first_id DESC`, alertID)
+	if err != nil {
+		return nil, fmt.Errorf("store: alert event ids: %w", err)
+	}
+	defer rows.Close()
+	for len(ids) < MaxAlertEvents && rows.Next() {
+		var list string
+		if err := rows.Scan(&list); err != nil {
+			return nil, fmt.Errorf("store: alert event ids: %w", err)
+		}
+		listed, err := decodeIDs(list)
+		if err != nil {
+			return nil, err
+		}
+		slices.Sort(listed)
+		for i := len(listed) - 1; i >= 0 && len(ids) < MaxAlertEvents; i-- {
+			ids = append(ids, listed[i])
+		}
+	}
+	return ids, rows.Err()
+}
+
+func scanEvents(rows *sql.Rows) ([]klaxon.Event, error) {
 	defer rows.Close()
 	var out []klaxon.Event
 	for rows.Next() {

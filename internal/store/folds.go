@@ -3,8 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -53,7 +57,9 @@ type folds struct {
 	roundMark int64             // the newest event whose sum is in the round under way
 	lastRound time.Time         // when the last round started
 	recount   bool              // a commit failed with its outcome unknown: recount instead of adding
-	every     time.Duration     // foldRoundEvery; tests shorten it
+	// every and minSlice are foldRoundEvery and foldMinSlice; tests change
+	// them while the committer runs.
+	every, minSlice atomic.Int64
 }
 
 type alertKey struct {
@@ -61,11 +67,17 @@ type alertKey struct {
 	dedup   string
 }
 
-// foldSum is what folded events add to one alert: count events, the last
-// at (Unix microseconds).
-type foldSum struct{ count, last int64 }
+// foldSum is what events add to one alert and its row does not show yet:
+// count folded events, the last at (Unix microseconds), and the ids of all
+// its new events, folded or not, ascending (for alert_event_ids).
+type foldSum struct {
+	count, last int64
+	ids         []int64
+}
 
-func (s foldSum) plus(t foldSum) foldSum { return foldSum{s.count + t.count, max(s.last, t.last)} }
+func (s foldSum) plus(t foldSum) foldSum {
+	return foldSum{s.count + t.count, max(s.last, t.last), slices.Concat(s.ids, t.ids)}
+}
 
 const (
 	// foldRoundEvery bounds how long sums stay in memory only: a round of
@@ -88,8 +100,11 @@ const (
 )
 
 func newFolds(now time.Time) *folds {
-	return &folds{pending: map[int64]foldSum{}, flushing: map[int64]foldSum{}, open: map[alertKey]int64{},
-		staged: map[int64]foldSum{}, lastRound: now, every: foldRoundEvery}
+	f := &folds{pending: map[int64]foldSum{}, flushing: map[int64]foldSum{}, open: map[alertKey]int64{},
+		staged: map[int64]foldSum{}, lastRound: now}
+	f.every.Store(int64(foldRoundEvery))
+	f.minSlice.Store(foldMinSlice)
+	return f
 }
 
 func (f *folds) openAlert(service int64, dedup string) (int64, bool) {
@@ -121,9 +136,24 @@ func (f *folds) forget(service int64, dedup string) {
 	delete(f.open, alertKey{service, dedup})
 }
 
-// stage adds one folded event at at to alert id, in the current group.
-func (f *folds) stage(id, at int64) {
-	f.staged[id] = f.staged[id].plus(foldSum{1, at})
+// stage adds event eventID to alert id, in the current group: folded
+// (its row does not count it yet) or not (the event's SQL counted it).
+func (f *folds) stage(id, eventID, at int64, folded bool) {
+	s := f.staged[id]
+	if folded {
+		s.count++
+		s.last = max(s.last, at)
+	}
+	s.ids = append(s.ids, eventID)
+	f.staged[id] = s
+}
+
+// eventIDs returns the ids of alert id's events not yet in its lists,
+// newest first; the caller is reading.
+func (f *folds) eventIDs(id int64) []int64 {
+	ids := slices.Concat(f.flushing[id].ids, f.pending[id].ids)
+	slices.Reverse(ids)
+	return ids
 }
 
 // idle tells whether there is nothing to write out.
@@ -164,7 +194,7 @@ func (f *folds) write(ctx context.Context, tx *sql.Tx, now time.Time, events int
 	}
 	round := f.flushing
 	if n := len(f.pending) + len(f.staged); len(round) == 0 && n > 0 &&
-		(all || n >= foldRoundAlerts || now.Sub(f.lastRound) >= f.every) {
+		(all || n >= foldRoundAlerts || now.Sub(f.lastRound) >= time.Duration(f.every.Load())) {
 		// The new round holds every event committed so far and this
 		// group's: all of them are counted once it is written out.
 		round = make(map[int64]foldSum, n)
@@ -184,20 +214,32 @@ func (f *folds) write(ctx context.Context, tx *sql.Tx, now time.Time, events int
 	}
 	n := len(round)
 	if !all {
-		n = min(n, max(foldMinSlice, events))
+		n = min(n, max(int(f.minSlice.Load()), events))
 	}
-	stmt, err := tx.PrepareContext(ctx, `UPDATE alerts SET event_count = event_count + $1,
+	counts, err := tx.PrepareContext(ctx, `UPDATE alerts SET event_count = event_count + $1,
 last_event_at = CASE WHEN last_event_at < $2 THEN $2 ELSE last_event_at END WHERE id = $3`)
 	if err != nil {
 		return w, fmt.Errorf("store: write folded counts: %w", err)
 	}
-	defer stmt.Close()
+	defer counts.Close()
+	lists, err := tx.PrepareContext(ctx, insertEventIDsSQL)
+	if err != nil {
+		return w, fmt.Errorf("store: write alert event ids: %w", err)
+	}
+	defer lists.Close()
 	for id, s := range round {
 		if len(w.written) == n {
 			break
 		}
-		if _, err := stmt.ExecContext(ctx, s.count, s.last, id); err != nil {
-			return w, fmt.Errorf("store: write folded counts of alert %d: %w", id, err)
+		if s.count > 0 {
+			if _, err := counts.ExecContext(ctx, s.count, s.last, id); err != nil {
+				return w, fmt.Errorf("store: write folded counts of alert %d: %w", id, err)
+			}
+		}
+		if len(s.ids) > 0 {
+			if _, err := lists.ExecContext(ctx, id, s.ids[0], len(s.ids), encodeIDs(s.ids)); err != nil {
+				return w, fmt.Errorf("store: write event ids of alert %d: %w", id, err)
+			}
 		}
 		w.written = append(w.written, id)
 	}
@@ -210,36 +252,74 @@ last_event_at = CASE WHEN last_event_at < $2 THEN $2 ELSE last_event_at END WHER
 	return w, nil
 }
 
-// recountFolds sets the count and last event time of every alert with an
-// event past flushed_through from its events, and moves the mark: after a
-// crash (at Open) or a commit whose outcome is unknown, the sums in memory
-// cannot be trusted, but the events can.
+const insertEventIDsSQL = `INSERT INTO alert_event_ids (alert_id, first_id, n, ids) VALUES ($1, $2, $3, $4)`
+
+// encodeIDs and decodeIDs read and write an alert_event_ids list: a JSON
+// array of ids, as the migration's json_group_array writes it.
+func encodeIDs(ids []int64) string {
+	b := make([]byte, 0, 1+len(ids)*8)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
+func decodeIDs(s string) ([]int64, error) {
+	var ids []int64
+	if err := json.Unmarshal([]byte(s), &ids); err != nil {
+		return nil, fmt.Errorf("store: alert event ids %.40q: %w", s, err)
+	}
+	return ids, nil
+}
+
+// recountFolds makes the rows true again from the events, after a crash
+// (at Open) or a commit whose outcome is unknown, when the sums in memory
+// cannot be trusted: the lists written for events past flushed_through (by
+// a round that did not finish) are dropped, every such event is listed
+// again, and the alerts they belong to are recounted from their lists.
 func recountFolds(ctx context.Context, tx *sql.Tx) error {
 	var through int64
 	if err := tx.QueryRowContext(ctx, `SELECT flushed_through FROM ingest_folds WHERE id = 1`).Scan(&through); err != nil {
 		return fmt.Errorf("store: read folded-count mark: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT alert_id FROM events WHERE id > $1 AND alert_id <> 0`, through)
-	if err != nil {
-		return fmt.Errorf("store: alerts to recount: %w", err)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_event_ids WHERE first_id > $1`, through); err != nil {
+		return fmt.Errorf("store: drop unfinished event lists: %w", err)
 	}
-	var ids []int64
+	rows, err := tx.QueryContext(ctx, `SELECT id, alert_id, received_at FROM events WHERE id > $1 AND alert_id <> 0 ORDER BY id`, through)
+	if err != nil {
+		return fmt.Errorf("store: events to recount: %w", err)
+	}
+	sums := map[int64]foldSum{}
+	var order []int64
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
+		var id, alertID, at int64
+		if err := rows.Scan(&id, &alertID, &at); err != nil {
 			rows.Close()
-			return fmt.Errorf("store: alerts to recount: %w", err)
+			return fmt.Errorf("store: events to recount: %w", err)
 		}
-		ids = append(ids, id)
+		s, seen := sums[alertID]
+		if !seen {
+			order = append(order, alertID)
+		}
+		s.last, s.ids = max(s.last, at), append(s.ids, id)
+		sums[alertID] = s
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("store: alerts to recount: %w", err)
+		return fmt.Errorf("store: events to recount: %w", err)
 	}
-	for _, id := range ids {
-		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET event_count = (SELECT COUNT(*) FROM events WHERE alert_id = $1),
-last_event_at = COALESCE((SELECT MAX(received_at) FROM events WHERE alert_id = $1), last_event_at) WHERE id = $1`, id); err != nil {
-			return fmt.Errorf("store: recount alert %d: %w", id, err)
+	for _, alertID := range order {
+		s := sums[alertID]
+		if _, err := tx.ExecContext(ctx, insertEventIDsSQL, alertID, s.ids[0], len(s.ids), encodeIDs(s.ids)); err != nil {
+			return fmt.Errorf("store: list events of alert %d: %w", alertID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET event_count = (SELECT COALESCE(SUM(n), 0) FROM alert_event_ids WHERE alert_id = $1),
+last_event_at = CASE WHEN last_event_at < $2 THEN $2 ELSE last_event_at END WHERE id = $1`, alertID, s.last); err != nil {
+			return fmt.Errorf("store: recount alert %d: %w", alertID, err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE ingest_folds SET flushed_through = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id = 1`); err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -186,7 +187,7 @@ func TestFoldedCountsStayExactWhileWrittenOut(t *testing.T) {
 	ctx := context.Background()
 	s, svc := openFoldStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
 	defer s.Close()
-	s.folds.every = time.Millisecond // a round in almost every group
+	s.folds.every.Store(int64(time.Millisecond)) // a round in almost every group
 	id := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "storm")).AlertID
 	const batches, size = 200, 10
 	done := make(chan struct{})
@@ -255,4 +256,166 @@ func TestCleanCloseMarksEveryEventCounted(t *testing.T) {
 	if mark != newest {
 		t.Errorf("after a clean close the mark is %d, the newest event %d", mark, newest)
 	}
+}
+
+// eventIDsByScan is what AlertEvents must answer, found the slow way.
+func eventIDsByScan(t *testing.T, s *Store, alertID int64) []int64 {
+	t.Helper()
+	rows, err := s.r.Query(`SELECT id FROM events WHERE alert_id = $1 ORDER BY id DESC LIMIT $2`, alertID, MaxAlertEvents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func alertEventIDsOf(t *testing.T, s *Store, alertID int64) []int64 {
+	t.Helper()
+	evs, err := s.AlertEvents(context.Background(), alertID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, ev := range evs {
+		if ev.AlertID != alertID {
+			t.Fatalf("AlertEvents(%d) returned event %d of alert %d", alertID, ev.ID, ev.AlertID)
+		}
+		ids = append(ids, ev.ID)
+	}
+	return ids
+}
+
+// checkLists fails if an event is in two lists, or a list's n is wrong.
+func checkLists(t *testing.T, s *Store) {
+	t.Helper()
+	rows, err := s.r.Query(`SELECT alert_id, n, ids FROM alert_event_ids`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	seen := map[int64]bool{}
+	for rows.Next() {
+		var alertID, n int64
+		var list string
+		if err := rows.Scan(&alertID, &n, &list); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := decodeIDs(list)
+		if err != nil || int64(len(ids)) != n {
+			t.Fatalf("alert %d: list %s says n=%d (%v)", alertID, list, n, err)
+		}
+		for _, id := range ids {
+			if seen[id] {
+				t.Errorf("event %d is listed twice", id)
+			}
+			seen[id] = true
+		}
+	}
+}
+
+// An alert's events come from memory and from its lists, newest first,
+// across rounds, after a clean close, and after a crash in the middle of
+// a round; every event is listed once.
+func TestAlertEventsFromListsAndMemory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	s, svc := openFoldStore(t, path)
+	s.folds.every.Store(int64(time.Millisecond))
+	var ids []int64
+	for i := range 260 {
+		key := "busy"
+		if i%3 == 0 {
+			key = "other"
+		}
+		res := ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, key))
+		if key == "busy" {
+			ids = append(ids, res.AlertID)
+		}
+		if i == 130 {
+			s.folds.every.Store(int64(time.Hour)) // the rest stays in memory
+		}
+	}
+	busy := ids[0]
+	check := func(when string) {
+		t.Helper()
+		want := eventIDsByScan(t, s, busy)
+		if got := alertEventIDsOf(t, s, busy); !slices.Equal(got, want) || len(got) != MaxAlertEvents {
+			t.Errorf("%s: AlertEvents ids\n%v\nwant\n%v", when, got, want)
+		}
+		checkLists(t, s)
+	}
+	check("lists and memory")
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = openFoldStore(t, path)
+	check("after a clean close")
+
+	// Sums for three alerts wait in memory; then a round starts and writes
+	// them one alert per group: the crash comes with it half written.
+	s.folds.every.Store(int64(time.Hour))
+	s.folds.minSlice.Store(1)
+	for i := range 39 {
+		ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, []string{"busy", "other", "third"}[i%3]))
+	}
+	s.ingest.crashed.Store(true) // from here the committer writes nothing on its own
+	s.folds.every.Store(0)
+	ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, "busy"))
+	var unfinished int
+	if err := s.r.QueryRow(`SELECT COUNT(*) FROM alert_event_ids WHERE first_id > (SELECT flushed_through FROM ingest_folds)`).Scan(&unfinished); err != nil {
+		t.Fatal(err)
+	}
+	if unfinished != 1 {
+		t.Fatalf("%d lists of the round written at the crash, want 1 of 3", unfinished)
+	}
+	s.ingest.crashed.Store(true)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = openFoldStore(t, path)
+	defer s.Close()
+	check("after a crash")
+	a, err := s.Alert(context.Background(), busy)
+	if want := int64(173 + 14); err != nil || a.EventCount != want {
+		t.Errorf("event_count %d (%v), want %d", a.EventCount, err, want)
+	}
+}
+
+// A store from before the lists (an index on events (alert_id)) gets its
+// lists from the migration.
+func TestMigrationListsEarlierEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	s, svc := openFoldStore(t, path)
+	var busy int64
+	for i := range 150 {
+		busy = ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, fmt.Sprintf("k%d", i%2))).AlertID
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{`DROP TABLE alert_event_ids`, `CREATE INDEX events_alert ON events (alert_id)`,
+		`DELETE FROM schema_migrations WHERE version = 11`} {
+		if _, err := db.Exec(stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, _ = openFoldStore(t, path)
+	defer s.Close()
+	if got, want := alertEventIDsOf(t, s, busy), eventIDsByScan(t, s, busy); !slices.Equal(got, want) || len(got) != 75 {
+		t.Errorf("after the migration AlertEvents ids\n%v\nwant\n%v", got, want)
+	}
+	checkLists(t, s)
 }

@@ -62,8 +62,8 @@ type groupCommitter struct {
 	// failRequest, set only by tests, makes a request's events fail to
 	// apply, to exercise the group that fails and is retried alone.
 	failRequest func(*ingestRequest) error
-	// crashed, set only by tests, skips writing out the folded counts at
-	// close, as a process killed would.
+	// crashed, set only by tests, stops the committer writing out folded
+	// counts on its own (at ticks and at close), as a process killed would.
 	crashed atomic.Bool
 
 	mu     sync.RWMutex // guards closed against sends on a closed queue
@@ -176,7 +176,9 @@ func (g *groupCommitter) run() {
 			}
 			first = r
 		case <-tick:
-			g.flushFolds(false)
+			if !g.crashed.Load() {
+				g.flushFolds(false)
+			}
 			continue
 		}
 		group := []*ingestRequest{first}
@@ -582,8 +584,7 @@ func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *inge
 		if id, open := folds.openAlert(ev.ServiceID, ev.DedupKey); open {
 			// Adds to an alert known to be open: the same as the upsert's
 			// DO UPDATE, summed in memory (folds.go).
-			folds.stage(id, at)
-			return s.insertEvent(ctx, stmts, r, i, id, at, res)
+			return s.insertEvent(ctx, stmts, r, i, id, at, true, res)
 		}
 		var count int64
 		err = stmts.trigger.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, string(ev.Severity),
@@ -617,16 +618,26 @@ func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *inge
 		return err
 	}
 	r.woke = r.woke || res.Created || (alertID != 0 && ev.Action != klaxon.ActionTrigger)
-	return s.insertEvent(ctx, stmts, r, i, alertID, at, res)
+	return s.insertEvent(ctx, stmts, r, i, alertID, at, false, res)
 }
 
-// insertEvent stores event i of r, which acted on alertID (0: none).
-func (s *Store) insertEvent(ctx context.Context, stmts *ingestStatements, r *ingestRequest, i int, alertID, at int64, res *klaxon.IngestResult) error {
+// insertEvent stores event i of r, which acted on alertID (0: none). On
+// SQLite the event's id joins its alert's list (folds.go), and folded says
+// that the alert's row does not count it yet.
+func (s *Store) insertEvent(ctx context.Context, stmts *ingestStatements, r *ingestRequest, i int, alertID, at int64, folded bool, res *klaxon.IngestResult) error {
 	ev := &r.events[i]
-	if _, err := stmts.insertEvent.ExecContext(ctx, alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
+	result, err := stmts.insertEvent.ExecContext(ctx, alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
 		ev.DedupKey, string(ev.Severity), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, r.extras[i],
-		toDB(ev.Timestamp), at); err != nil {
+		toDB(ev.Timestamp), at)
+	if err != nil {
 		return fmt.Errorf("store: insert event: %w", err)
+	}
+	if s.folds != nil && alertID != 0 {
+		eventID, err := result.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("store: insert event: %w", err)
+		}
+		s.folds.stage(alertID, eventID, at, folded)
 	}
 	res.AlertID = alertID
 	return nil
