@@ -81,8 +81,12 @@ func (s foldSum) plus(t foldSum) foldSum {
 
 const (
 	// foldRoundEvery bounds how long sums stay in memory only: a round of
-	// writing them out starts at least this often while events come.
-	foldRoundEvery = time.Second
+	// writing them out starts at least this often while events come. Each
+	// round writes a row per alert with sums, so longer rounds fold more
+	// events into each write (3 s against 1 s: single 8.7–10.4k → 10.8–12.0k
+	// events/s, batch 69–84k → 81–90k); the price is a longer recount
+	// after a crash (the events of up to two rounds).
+	foldRoundEvery = 3 * time.Second
 	// foldRoundAlerts starts a round sooner when this many alerts have
 	// sums.
 	foldRoundAlerts = 20000
@@ -90,7 +94,7 @@ const (
 	// writes out as many sums as it has events when that is more: each
 	// event adds at most one sum, so rounds keep up, and each group's
 	// extra work stays in proportion to its own.
-	foldMinSlice = 256
+	foldMinSlice = 64
 	// foldTick is how often the committer, when no group comes, writes
 	// out a slice of a round (starting one when due).
 	foldTick = 100 * time.Millisecond
