@@ -88,8 +88,9 @@ const (
 	// after a crash (the events of up to two rounds).
 	foldRoundEvery = 3 * time.Second
 	// foldRoundAlerts starts a round sooner when this many alerts have
-	// sums.
-	foldRoundAlerts = 20000
+	// sums. Rounds that start early fold less: with 100,000 keys, 20,000
+	// gave 29.1k and 36.8k events/s, this 31.4k and 42.3k.
+	foldRoundAlerts = 200000
 	// foldMinSlice is the least a group writes out of a round. A group
 	// writes out as many sums as it has events when that is more: each
 	// event adds at most one sum, so rounds keep up, and each group's
