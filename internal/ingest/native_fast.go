@@ -37,19 +37,11 @@ func parseNativeAt(b []byte, i int, w *nativeEvent) (end int, ok bool) {
 	}
 	var seen uint16
 	for {
-		if i >= len(b) || b[i] != '"' {
+		var key []byte
+		var ok bool
+		if key, i, ok = plainKey(b, i); !ok {
 			return 0, false
 		}
-		keyEnd, ok := plainStringEnd(b, i)
-		if !ok {
-			return 0, false
-		}
-		key := b[i+1 : keyEnd-1]
-		i = skipSpace(b, keyEnd)
-		if i >= len(b) || b[i] != ':' {
-			return 0, false
-		}
-		i = skipSpace(b, i+1)
 		f := nativeFieldIndex(key)
 		if f < 0 || seen&(1<<f) != 0 {
 			return 0, false
@@ -82,19 +74,47 @@ func parseNativeAt(b []byte, i int, w *nativeEvent) (end int, ok bool) {
 			*w.text(f) = string(b[i+1 : end-1])
 			i = end
 		}
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			return 0, false
+		next, done, ok := nextMember(b, i, '}')
+		if !ok || done {
+			return next, ok
 		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return 0, false
-		}
+		i = next
 	}
+}
+
+// plainKey reads the object key at b[i] (a plain string) and the colon
+// after it, and returns the key and the index of the value.
+func plainKey(b []byte, i int) (key []byte, value int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	end, ok := plainStringEnd(b, i)
+	if !ok {
+		return nil, 0, false
+	}
+	key = b[i+1 : end-1]
+	i = skipSpace(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return nil, 0, false
+	}
+	return key, skipSpace(b, i+1), true
+}
+
+// nextMember moves past the spaces after a member or element ending at
+// b[i]: to the next one after a comma (done false), or past closer (done
+// true).
+func nextMember(b []byte, i int, closer byte) (next int, done, ok bool) {
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return 0, false, false
+	}
+	switch b[i] {
+	case ',':
+		return skipSpace(b, i+1), false, true
+	case closer:
+		return i + 1, true, true
+	}
+	return 0, false, false
 }
 
 // The native fields, as bit positions.
@@ -161,20 +181,16 @@ func parseLinksAt(b []byte, i int, w *nativeEvent, images bool) (int, bool) {
 		var link wireLink
 		var image wireImage
 		var seen uint8
-		for closed := i < len(b) && b[i] == '}'; !closed; {
-			if i >= len(b) || b[i] != '"' {
-				return 0, false
-			}
-			keyEnd, ok := plainStringEnd(b, i)
+		closed := i < len(b) && b[i] == '}'
+		if closed {
+			i++
+		}
+		for !closed {
+			key, value, ok := plainKey(b, i)
 			if !ok {
 				return 0, false
 			}
-			key := string(b[i+1 : keyEnd-1])
-			i = skipSpace(b, keyEnd)
-			if i >= len(b) || b[i] != ':' {
-				return 0, false
-			}
-			i = skipSpace(b, i+1)
+			i = value
 			if i >= len(b) || b[i] != '"' {
 				return 0, false
 			}
@@ -182,34 +198,25 @@ func parseLinksAt(b []byte, i int, w *nativeEvent, images bool) (int, bool) {
 			if !ok {
 				return 0, false
 			}
-			value := string(b[i+1 : end-1])
+			text := string(b[i+1 : end-1])
 			var bit uint8
-			switch {
-			case images && key == "src":
-				image.Src, bit = value, 1
-			case images && key == "href":
-				image.Href, bit = value, 2
-			case images && key == "alt":
-				image.Alt, bit = value, 4
-			case !images && key == "href":
-				link.Href, bit = value, 1
-			case !images && key == "text":
-				link.Text, bit = value, 2
+			switch k := string(key); {
+			case images && k == "src":
+				image.Src, bit = text, 1
+			case images && k == "href":
+				image.Href, bit = text, 2
+			case images && k == "alt":
+				image.Alt, bit = text, 4
+			case !images && k == "href":
+				link.Href, bit = text, 1
+			case !images && k == "text":
+				link.Text, bit = text, 2
 			}
 			if bit == 0 || seen&bit != 0 {
 				return 0, false
 			}
 			seen |= bit
-			i = skipSpace(b, end)
-			if i >= len(b) {
-				return 0, false
-			}
-			switch b[i] {
-			case ',':
-				i = skipSpace(b, i+1)
-			case '}':
-				closed = true
-			default:
+			if i, closed, ok = nextMember(b, end, '}'); !ok {
 				return 0, false
 			}
 		}
@@ -218,18 +225,11 @@ func parseLinksAt(b []byte, i int, w *nativeEvent, images bool) (int, bool) {
 		} else {
 			w.Links = append(w.Links, link)
 		}
-		i = skipSpace(b, i+1) // past the '}'
-		if i >= len(b) {
-			return 0, false
+		next, done, ok := nextMember(b, i, ']')
+		if !ok || done {
+			return next, ok
 		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case ']':
-			return i + 1, true
-		default:
-			return 0, false
-		}
+		i = next
 	}
 }
 
@@ -317,18 +317,11 @@ func validValueEnd(b []byte, i, depth int) (int, bool) {
 			if !ok {
 				return 0, false
 			}
-			i = skipSpace(b, end)
-			if i >= len(b) {
-				return 0, false
+			next, done, ok := nextMember(b, end, closer)
+			if !ok || done {
+				return next, ok
 			}
-			switch b[i] {
-			case ',':
-				i = skipSpace(b, i+1)
-			case closer:
-				return i + 1, true
-			default:
-				return 0, false
-			}
+			i = next
 		}
 	case c == 't':
 		return literalEnd(b, i, "true")
@@ -472,20 +465,13 @@ func fastNativeBatch(body []byte) ([]klaxon.Event, bool) {
 			return nil, false
 		}
 		events = append(events, ev)
-		i = skipSpace(body, end)
-		if i >= len(body) {
+		next, done, ok := nextMember(body, end, ']')
+		switch {
+		case !ok:
 			return nil, false
+		case done:
+			return events, skipSpace(body, next) == len(body)
 		}
-		switch body[i] {
-		case ',':
-			i = skipSpace(body, i+1)
-		case ']':
-			if skipSpace(body, i+1) != len(body) {
-				return nil, false
-			}
-			return events, true
-		default:
-			return nil, false
-		}
+		i = next
 	}
 }
