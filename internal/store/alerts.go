@@ -123,23 +123,14 @@ func (s *Store) alertEventsListed(ctx context.Context, alertID int64) ([]klaxon.
 
 // alertEventIDs returns the ids of the newest MaxAlertEvents events of an
 // alert, newest first: those still in memory, then the lists, newest list
-// first. Reading holds off commits that move ids from memory to lists.
+// first. The lists needed are read while holding off commits that move ids
+// from memory to lists, and decoded after.
 func (s *Store) alertEventIDs(ctx context.Context, alertID int64) ([]int64, error) {
-	defer s.folds.reading()()
-	ids := s.folds.eventIDs(alertID)
-	if len(ids) >= MaxAlertEvents {
-		return ids[:MaxAlertEvents], nil
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT ids FROM alert_event_ids WHERE alert_id = $1 ORDER BY first_id DESC`, alertID)
+	ids, lists, err := s.alertEventIDsRead(ctx, alertID)
 	if err != nil {
-		return nil, fmt.Errorf("store: alert event ids: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	for len(ids) < MaxAlertEvents && rows.Next() {
-		var list string
-		if err := rows.Scan(&list); err != nil {
-			return nil, fmt.Errorf("store: alert event ids: %w", err)
-		}
+	for _, list := range lists {
 		listed, err := decodeIDs(list)
 		if err != nil {
 			return nil, err
@@ -149,7 +140,29 @@ func (s *Store) alertEventIDs(ctx context.Context, alertID int64) ([]int64, erro
 			ids = append(ids, listed[i])
 		}
 	}
-	return ids, rows.Err()
+	return ids, nil
+}
+
+func (s *Store) alertEventIDsRead(ctx context.Context, alertID int64) (ids []int64, lists []string, err error) {
+	defer s.folds.reading()()
+	ids = s.folds.eventIDs(alertID)
+	if len(ids) >= MaxAlertEvents {
+		return ids[:MaxAlertEvents], nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT n, ids FROM alert_event_ids WHERE alert_id = $1 ORDER BY first_id DESC`, alertID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: alert event ids: %w", err)
+	}
+	defer rows.Close()
+	for have := len(ids); have < MaxAlertEvents && rows.Next(); {
+		var n int
+		var list string
+		if err := rows.Scan(&n, &list); err != nil {
+			return nil, nil, fmt.Errorf("store: alert event ids: %w", err)
+		}
+		lists, have = append(lists, list), have+n
+	}
+	return ids, lists, rows.Err()
 }
 
 func scanEvents(rows *sql.Rows) ([]klaxon.Event, error) {

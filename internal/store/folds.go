@@ -345,8 +345,12 @@ func (f *folds) committed(w foldWrite, now time.Time) {
 		f.flushing, f.pending = f.newRound, map[int64]foldSum{}
 		f.lastRound = now
 	default:
+		// Appended in place: a long storm on one alert must not copy its
+		// ids at every group, under the lock readers wait on.
 		for id, s := range f.staged {
-			f.pending[id] = f.pending[id].plus(s)
+			p := f.pending[id]
+			p.count, p.last, p.ids = p.count+s.count, max(p.last, s.last), append(p.ids, s.ids...)
+			f.pending[id] = p
 		}
 	}
 	for _, id := range w.written {
@@ -384,10 +388,10 @@ func (f *folds) overlay(a *klaxon.Alert) {
 	if f == nil {
 		return
 	}
-	s := f.pending[a.ID].plus(f.flushing[a.ID])
-	if s.count > 0 {
-		a.EventCount += s.count
-		if last := fromDB(s.last); last.After(a.LastEventAt) {
+	p, q := f.pending[a.ID], f.flushing[a.ID]
+	if count := p.count + q.count; count > 0 {
+		a.EventCount += count
+		if last := fromDB(max(p.last, q.last)); last.After(a.LastEventAt) {
 			a.LastEventAt = last
 		}
 	}

@@ -390,32 +390,41 @@ func TestAlertEventsFromListsAndMemory(t *testing.T) {
 }
 
 // A store from before the lists (an index on events (alert_id)) gets its
-// lists from the migration.
+// lists from the migration, also when the process before it died with
+// counts in memory (the recount then lists and counts the rest).
 func TestMigrationListsEarlierEvents(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "klaxon.db")
-	s, svc := openFoldStore(t, path)
-	var busy int64
-	for i := range 150 {
-		busy = ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, fmt.Sprintf("k%d", i%2))).AlertID
+	for _, crashed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crashed=%v", crashed), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "klaxon.db")
+			s, svc := openFoldStore(t, path)
+			var busy int64
+			for i := range 150 {
+				busy = ingestOne(t, s, foldEvent(svc, klaxon.ActionTrigger, fmt.Sprintf("k%d", i%2))).AlertID
+			}
+			s.ingest.crashed.Store(crashed)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, stmt := range []string{`DROP TABLE alert_event_ids`, `CREATE INDEX events_alert ON events (alert_id)`,
+				`DELETE FROM schema_migrations WHERE version = 11`} {
+				if _, err := db.Exec(stmt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db.Close()
+			s, _ = openFoldStore(t, path)
+			defer s.Close()
+			if got, want := alertEventIDsOf(t, s, busy), eventIDsByScan(t, s, busy); !slices.Equal(got, want) || len(got) != 75 {
+				t.Errorf("after the migration AlertEvents ids\n%v\nwant\n%v", got, want)
+			}
+			checkLists(t, s)
+			if a, err := s.Alert(context.Background(), busy); err != nil || a.EventCount != 75 || rowCount(t, s, busy) != 75 {
+				t.Errorf("after the migration: event_count %d (%v), row %d; want 75", a.EventCount, err, rowCount(t, s, busy))
+			}
+		})
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range []string{`DROP TABLE alert_event_ids`, `CREATE INDEX events_alert ON events (alert_id)`,
-		`DELETE FROM schema_migrations WHERE version = 11`} {
-		if _, err := db.Exec(stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	db.Close()
-	s, _ = openFoldStore(t, path)
-	defer s.Close()
-	if got, want := alertEventIDsOf(t, s, busy), eventIDsByScan(t, s, busy); !slices.Equal(got, want) || len(got) != 75 {
-		t.Errorf("after the migration AlertEvents ids\n%v\nwant\n%v", got, want)
-	}
-	checkLists(t, s)
 }
