@@ -69,7 +69,8 @@ type alertKey struct {
 
 // foldSum is what events add to one alert and its row does not show yet:
 // count folded events, the last at (Unix microseconds), and the ids of all
-// its new events, folded or not, ascending (for alert_event_ids).
+// its new events, folded or not, in the order they were stored, which is
+// ascending (for alert_event_ids).
 type foldSum struct {
 	count, last int64
 	ids         []int64
@@ -242,8 +243,8 @@ last_event_at = CASE WHEN last_event_at < $2 THEN $2 ELSE last_event_at END WHER
 			}
 		}
 		if len(s.ids) > 0 {
-			if _, err := lists.ExecContext(ctx, id, s.ids[0], len(s.ids), encodeIDs(s.ids)); err != nil {
-				return w, fmt.Errorf("store: write event ids of alert %d: %w", id, err)
+			if err := insertEventIDs(ctx, lists, id, s.ids); err != nil {
+				return w, err
 			}
 		}
 		w.written = append(w.written, id)
@@ -258,6 +259,23 @@ last_event_at = CASE WHEN last_event_at < $2 THEN $2 ELSE last_event_at END WHER
 }
 
 const insertEventIDsSQL = `INSERT INTO alert_event_ids (alert_id, first_id, n, ids) VALUES ($1, $2, $3, $4)`
+
+// maxListIDs bounds one alert_event_ids row (as the migration does), so that
+// reading an alert's newest events never decodes a huge list.
+const maxListIDs = 4096
+
+// insertEventIDs writes an alert's new event ids (ascending) as lists of
+// at most maxListIDs, with insert prepared from insertEventIDsSQL.
+func insertEventIDs(ctx context.Context, insert *sql.Stmt, alertID int64, ids []int64) error {
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), maxListIDs)]
+		if _, err := insert.ExecContext(ctx, alertID, chunk[0], len(chunk), encodeIDs(chunk)); err != nil {
+			return fmt.Errorf("store: list events of alert %d: %w", alertID, err)
+		}
+		ids = ids[len(chunk):]
+	}
+	return nil
+}
 
 // encodeIDs and decodeIDs read and write an alert_event_ids list: a JSON
 // array of ids, as the migration's json_group_array writes it.
@@ -317,10 +335,15 @@ func recountFolds(ctx context.Context, tx *sql.Tx) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: events to recount: %w", err)
 	}
+	insert, err := tx.PrepareContext(ctx, insertEventIDsSQL)
+	if err != nil {
+		return fmt.Errorf("store: list events: %w", err)
+	}
+	defer insert.Close()
 	for _, alertID := range order {
 		s := sums[alertID]
-		if _, err := tx.ExecContext(ctx, insertEventIDsSQL, alertID, s.ids[0], len(s.ids), encodeIDs(s.ids)); err != nil {
-			return fmt.Errorf("store: list events of alert %d: %w", alertID, err)
+		if err := insertEventIDs(ctx, insert, alertID, s.ids); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET event_count = (SELECT COALESCE(SUM(n), 0) FROM alert_event_ids WHERE alert_id = $1),
 last_event_at = CASE WHEN last_event_at < $2 THEN $2 ELSE last_event_at END WHERE id = $1`, alertID, s.last); err != nil {

@@ -428,3 +428,41 @@ func TestMigrationListsEarlierEvents(t *testing.T) {
 		})
 	}
 }
+
+// A round with more events of one alert than a list holds writes several
+// lists.
+func TestLongListsAreSplit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	s, svc := openFoldStore(t, path)
+	batch := make([]klaxon.Event, 1000)
+	for i := range batch {
+		batch[i] = foldEvent(svc, klaxon.ActionTrigger, "hot")
+	}
+	var id int64
+	for range 5 {
+		res, err := s.Ingest(context.Background(), batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = res[0].AlertID
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = openFoldStore(t, path)
+	defer s.Close()
+	checkLists(t, s)
+	var lists, longest int
+	if err := s.r.QueryRow(`SELECT COUNT(*), MAX(n) FROM alert_event_ids WHERE alert_id = $1`, id).Scan(&lists, &longest); err != nil {
+		t.Fatal(err)
+	}
+	if lists != 2 || longest != maxListIDs {
+		t.Errorf("5,000 events in %d lists, the longest %d; want 2, %d", lists, longest, maxListIDs)
+	}
+	if got, want := alertEventIDsOf(t, s, id), eventIDsByScan(t, s, id); !slices.Equal(got, want) {
+		t.Errorf("AlertEvents ids\n%v\nwant\n%v", got, want)
+	}
+	if a, err := s.Alert(context.Background(), id); err != nil || a.EventCount != 5000 {
+		t.Errorf("event_count %d (%v), want 5000", a.EventCount, err)
+	}
+}

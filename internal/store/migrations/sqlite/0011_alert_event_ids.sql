@@ -7,7 +7,8 @@
 -- one row per alert each time its folded counts are written out
 -- (internal/store/folds.go), and the index goes.
 --
--- ids is a JSON array of event ids; first_id is the smallest, n the count.
+-- ids is a JSON array of at most 4,096 event ids (the store splits longer
+-- ones); first_id is the smallest, n the count.
 -- Every event up to ingest_folds.flushed_through with an alert is in
 -- exactly one list whose first_id is at most that mark; lists of later
 -- events are rebuilt from the events by the recount when the store opens.
