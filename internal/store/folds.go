@@ -228,7 +228,7 @@ last_event_at = CASE WHEN last_event_at < $2 THEN $2 ELSE last_event_at END WHER
 		return w, fmt.Errorf("store: write folded counts: %w", err)
 	}
 	defer counts.Close()
-	lists, err := tx.PrepareContext(ctx, insertEventIDsSQL)
+	lists, err := tx.PrepareContext(ctx, sqliteDialectHot(insertEventIDsSQL))
 	if err != nil {
 		return w, fmt.Errorf("store: write alert event ids: %w", err)
 	}
@@ -335,7 +335,7 @@ func recountFolds(ctx context.Context, tx *sql.Tx) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("store: events to recount: %w", err)
 	}
-	insert, err := tx.PrepareContext(ctx, insertEventIDsSQL)
+	insert, err := tx.PrepareContext(ctx, sqliteDialectHot(insertEventIDsSQL))
 	if err != nil {
 		return fmt.Errorf("store: list events: %w", err)
 	}

@@ -539,14 +539,14 @@ type ingestStatements struct {
 	hooks int8
 }
 
-func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStatements, error) {
+func prepareIngest(ctx context.Context, db *sql.DB, d dialect) (*ingestStatements, error) {
 	var st ingestStatements
 	for _, p := range []struct {
 		dst **sql.Stmt
 		sql string
 	}{
 		{&st.trigger, upsertTriggerSQL}, {&st.acknowledge, acknowledgeOpenSQL},
-		{&st.resolve, resolveOpenSQL}, {&st.insertEvent, insertEventSQL},
+		{&st.resolve, resolveOpenSQL}, {&st.insertEvent, d.hot(insertEventSQL)},
 		{&st.startEscalation, startEscalationSQL}, {&st.wake, wakeEscalationSQL}, {&st.log, logAlertSQL},
 		{&st.anyHooks, anyHooksSQL}, {&st.lifecycle, enqueueLifecycleSQL},
 	} {

@@ -131,7 +131,7 @@ func Open(ctx context.Context, addr string, opts Options) (*Store, error) {
 		r.SetMaxIdleConns(opts.MaxReadConns)
 		s.r = r
 	}
-	if s.ingestStmts, err = prepareIngest(ctx, w); err != nil {
+	if s.ingestStmts, err = prepareIngest(ctx, w, d); err != nil {
 		if s.r != w {
 			s.r.Close()
 		}
