@@ -212,39 +212,46 @@ const (
 
 // linger adds requests to group as they arrive, until it holds lingerBelow
 // events or lingerFor has passed (timers on a busy VM fire late, so it
-// leaves as soon as the group is big enough rather than sleeping).
+// leaves as soon as the group is big enough rather than sleeping), then
+// takes whatever else is waiting.
 func (g *groupCommitter) linger(group []*ingestRequest, n int) ([]*ingestRequest, int) {
 	t := time.NewTimer(lingerFor)
 	defer t.Stop()
-	for n < lingerBelow {
-		select {
-		case r, ok := <-g.queue:
-			if !ok {
-				return group, n
-			}
-			group = append(group, r)
-			n += len(r.events)
-		case <-t.C:
-			return g.fill(group, n)
-		}
-	}
+	group, n = g.take(group, n, lingerBelow, t.C)
 	return g.fill(group, n)
 }
 
 // fill adds the requests waiting in the queue to group (holding n events),
 // up to maxGroup events.
 func (g *groupCommitter) fill(group []*ingestRequest, n int) ([]*ingestRequest, int) {
-	for n < g.maxGroup {
-		select {
-		case r, ok := <-g.queue:
-			if !ok {
+	return g.take(group, n, g.maxGroup, nil)
+}
+
+// take adds requests from the queue to group until it holds limit events:
+// with a nil until, only those already waiting; otherwise it waits for
+// more until that fires.
+func (g *groupCommitter) take(group []*ingestRequest, n, limit int, until <-chan time.Time) ([]*ingestRequest, int) {
+	for n < limit {
+		var r *ingestRequest
+		var ok bool
+		if until == nil {
+			select {
+			case r, ok = <-g.queue:
+			default:
 				return group, n
 			}
-			group = append(group, r)
-			n += len(r.events)
-		default:
+		} else {
+			select {
+			case r, ok = <-g.queue:
+			case <-until:
+				return group, n
+			}
+		}
+		if !ok {
 			return group, n
 		}
+		group = append(group, r)
+		n += len(r.events)
 	}
 	return group, n
 }
