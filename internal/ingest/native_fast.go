@@ -42,18 +42,19 @@ func parseNativeAt(b []byte, i int, w *nativeEvent) (end int, ok bool) {
 		if key, i, ok = plainKey(b, i); !ok {
 			return 0, false
 		}
-		f := nativeFieldIndex(key)
-		if f < 0 || seen&(1<<f) != 0 {
+		f, known := nativeFieldIndex[string(key)]
+		if !known || seen&(1<<f) != 0 {
 			return 0, false
 		}
 		seen |= 1 << f
-		if f == fieldLinks || f == fieldImages {
-			end, ok := parseLinksAt(b, i, w, f == fieldImages)
+		name := nativeShape.fields[f].name
+		if name == "links" || name == "images" {
+			end, ok := parseLinksAt(b, i, w, name == "images")
 			if !ok {
 				return 0, false
 			}
 			i = end
-		} else if f == fieldDetails {
+		} else if name == "details" {
 			if i >= len(b) || b[i] != '{' {
 				return 0, false
 			}
@@ -71,7 +72,7 @@ func parseNativeAt(b []byte, i int, w *nativeEvent) (end int, ok bool) {
 			if !ok {
 				return 0, false
 			}
-			*w.text(f) = string(b[i+1 : end-1])
+			*w.text(name) = string(b[i+1 : end-1])
 			i = end
 		}
 		next, done, ok := nextMember(b, i, '}')
@@ -117,51 +118,15 @@ func nextMember(b []byte, i int, closer byte) (next int, done, ok bool) {
 	return 0, false, false
 }
 
-// The native fields, as bit positions.
-const (
-	fieldAction = iota
-	fieldDedupKey
-	fieldSummary
-	fieldSeverity
-	fieldSource
-	fieldComponent
-	fieldGroup
-	fieldClass
-	fieldTimestamp
-	fieldDetails
-	fieldLinks
-	fieldImages
-)
-
-func nativeFieldIndex(key []byte) int {
-	switch string(key) {
-	case "action":
-		return fieldAction
-	case "dedup_key":
-		return fieldDedupKey
-	case "summary":
-		return fieldSummary
-	case "severity":
-		return fieldSeverity
-	case "source":
-		return fieldSource
-	case "component":
-		return fieldComponent
-	case "group":
-		return fieldGroup
-	case "class":
-		return fieldClass
-	case "timestamp":
-		return fieldTimestamp
-	case "details":
-		return fieldDetails
-	case "links":
-		return fieldLinks
-	case "images":
-		return fieldImages
+// nativeFieldIndex gives each native field's index in nativeShape, which
+// is also its bit in parseNativeAt's record of the fields seen.
+var nativeFieldIndex = func() map[string]int {
+	m := make(map[string]int, len(nativeShape.fields))
+	for i, f := range nativeShape.fields {
+		m[f.name] = i
 	}
-	return -1
-}
+	return m
+}()
 
 // parseLinksAt reads the array of links (or images) at b[i]: objects whose
 // members are all plain strings of the link's (or image's) fields.
@@ -233,23 +198,24 @@ func parseLinksAt(b []byte, i int, w *nativeEvent, images bool) (int, bool) {
 	}
 }
 
-func (w *nativeEvent) text(f int) *string {
-	switch f {
-	case fieldAction:
+// text is where the fast path puts the text field called name.
+func (w *nativeEvent) text(name string) *string {
+	switch name {
+	case "action":
 		return &w.Action
-	case fieldDedupKey:
+	case "dedup_key":
 		return &w.DedupKey
-	case fieldSummary:
+	case "summary":
 		return &w.Summary
-	case fieldSeverity:
+	case "severity":
 		return &w.Severity
-	case fieldSource:
+	case "source":
 		return &w.Source
-	case fieldComponent:
+	case "component":
 		return &w.Component
-	case fieldGroup:
+	case "group":
 		return &w.Group
-	case fieldClass:
+	case "class":
 		return &w.Class
 	}
 	return &w.Timestamp
