@@ -305,9 +305,16 @@ func decodeIDs(s string) ([]int64, error) {
 // a round that did not finish) are dropped, every such event is listed
 // again, and the alerts they belong to are recounted from their lists.
 func recountFolds(ctx context.Context, tx *sql.Tx) error {
-	var through int64
-	if err := tx.QueryRowContext(ctx, `SELECT flushed_through FROM ingest_folds WHERE id = 1`).Scan(&through); err != nil {
+	var through, newest int64
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT flushed_through FROM ingest_folds WHERE id = 1), (SELECT COALESCE(MAX(id), 0) FROM events)`).
+		Scan(&through, &newest); err != nil {
 		return fmt.Errorf("store: read folded-count mark: %w", err)
+	}
+	if through >= newest {
+		// Every event is counted (a clean close): nothing to recount, and
+		// no list can hold an id past the mark. This is every start but
+		// the one after a crash, so it must not scan the lists.
+		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM alert_event_ids WHERE first_id > $1`, through); err != nil {
 		return fmt.Errorf("store: drop unfinished event lists: %w", err)
