@@ -31,11 +31,7 @@ func (s *Server) cluster(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]nodeJSON, 0, len(nodes))
-	for _, n := range nodes {
-		out = append(out, toNodeJSON(n))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"nodes": out})
+	writeJSON(w, http.StatusOK, map[string]any{"nodes": mapJSON(nodes, toNodeJSON)})
 }
 
 func toNodeJSON(n klaxon.Node) nodeJSON {

@@ -117,7 +117,13 @@ const maxAdminBody = 64 << 10
 // decodes it into v with ingest.DecodeObject: unknown, misspelt or repeated
 // fields are refused, and every error names the field.
 func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := readBody(w, r, maxAdminBody)
+	return decodeStrictUpTo(w, r, maxAdminBody, v)
+}
+
+// decodeStrictUpTo is decodeStrict with a body limit of its own, for the
+// requests that carry long text (incident messages, postmortems).
+func decodeStrictUpTo(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	body, err := readBody(w, r, limit)
 	if err != nil {
 		return err
 	}

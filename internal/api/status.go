@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon"
-	"github.com/klaxonhq/klaxon/internal/ingest"
 )
 
 // The status page's administration: the page's settings and its
@@ -308,16 +307,6 @@ func (s *Server) statusComponentHistory(w http.ResponseWriter, r *http.Request) 
 		"history": mapJSON(list, toComponentChangeJSON)})
 }
 
-// decodeStrictUpTo is decodeStrict with a body limit of its own, for the
-// requests that carry long text (incident messages, postmortems).
-func decodeStrictUpTo(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	body, err := readBody(w, r, limit)
-	if err != nil {
-		return err
-	}
-	return ingest.DecodeObject(body, v)
-}
-
 // componentStates reads a "components" object of component id strings
 // ("12") to states. A key that is not an id is refused, naming
 // "components"; the states are checked by the domain's Validate.
@@ -327,8 +316,8 @@ func componentStates(m map[string]string) (map[int64]klaxon.ComponentState, erro
 	}
 	out := make(map[int64]klaxon.ComponentState, len(m))
 	for k, v := range m {
-		id, err := strconv.ParseInt(k, 10, 64)
-		if err != nil || id <= 0 || strconv.FormatInt(id, 10) != k {
+		id, ok := canonicalID(k)
+		if !ok {
 			return nil, klaxon.FieldError("components", "keys must be component ids such as \"12\", not %q", klaxon.Truncate(k, 40))
 		}
 		out[id] = klaxon.ComponentState(v)
@@ -354,14 +343,20 @@ func idList(field string, raw []json.RawMessage) ([]int64, error) {
 func idValue(raw json.RawMessage) (int64, bool) {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
-		id, err := strconv.ParseInt(s, 10, 64)
-		return id, err == nil && id > 0 && strconv.FormatInt(id, 10) == s
+		return canonicalID(s)
 	}
 	var n int64
 	if json.Unmarshal(raw, &n) == nil && n > 0 {
 		return n, true
 	}
 	return 0, false
+}
+
+// canonicalID reads a positive id written the one way the API writes it:
+// "12", not "012" or "+12".
+func canonicalID(s string) (int64, bool) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0 && strconv.FormatInt(id, 10) == s
 }
 
 // idOrNil shows an optional reference: its id, or null for 0.

@@ -35,8 +35,7 @@ func affectedLine(p *prepared, inc klaxon.StatusIncident) string {
 			} else if want[c.ID] {
 				items = append(items, c.Name)
 			}
-		case c.GroupID == 0 || p.byID[c.GroupID].ID == 0:
-			// Ungrouped, or in a group the snapshot lacks.
+		case p.ungrouped(c):
 			if want[c.ID] {
 				items = append(items, c.Name)
 			}

@@ -3,6 +3,7 @@ package statuspage
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,24 +129,22 @@ func jsonDocuments(p *prepared, base string) (map[string][]byte, error) {
 		}
 		return out
 	}
-	recentMaintenances := p.filter(isMaintenance)
 	// The most recent maintenances are the latest windows.
-	recentMaintenances = byWindow(recentMaintenances)
-	for i, j := 0, len(recentMaintenances)-1; i < j; i, j = i+1, j-1 {
-		recentMaintenances[i], recentMaintenances[j] = recentMaintenances[j], recentMaintenances[i]
-	}
+	recentMaintenances := byWindow(p.filter(isMaintenance))
+	slices.Reverse(recentMaintenances)
+	unresolved := incidents(p.filter(isUnresolved))
 	inFlight := byWindow(append(p.filter(isUpcoming), p.filter(isActiveMaintenance)...))
 
 	docs := map[string]any{
 		"/api/v2/summary.json": summaryJSON{
 			Page: page, Components: components, Status: p.status,
-			Incidents:             incidents(p.filter(isUnresolved)),
+			Incidents:             unresolved,
 			ScheduledMaintenances: incidents(inFlight),
 		},
 		"/api/v2/status.json":                          statusJSON{Page: page, Status: p.status},
 		"/api/v2/components.json":                      componentsJSON{Page: page, Components: components},
 		"/api/v2/incidents.json":                       incidentsJSON{Page: page, Incidents: incidents(firstN(p.filter(isIncident), maxListed))},
-		"/api/v2/incidents/unresolved.json":            incidentsJSON{Page: page, Incidents: incidents(p.filter(isUnresolved))},
+		"/api/v2/incidents/unresolved.json":            incidentsJSON{Page: page, Incidents: unresolved},
 		"/api/v2/scheduled-maintenances.json":          maintenancesJSON{Page: page, ScheduledMaintenances: incidents(firstN(recentMaintenances, maxListed))},
 		"/api/v2/scheduled-maintenances/upcoming.json": maintenancesJSON{Page: page, ScheduledMaintenances: incidents(byWindow(p.filter(isUpcoming)))},
 		"/api/v2/scheduled-maintenances/active.json":   maintenancesJSON{Page: page, ScheduledMaintenances: incidents(byWindow(p.filter(isActiveMaintenance)))},

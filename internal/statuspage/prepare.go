@@ -131,6 +131,12 @@ func (p *prepared) state(c klaxon.StatusComponent) klaxon.ComponentState {
 	return c.State
 }
 
+// ungrouped reports whether component c (not a group) is shown on its own:
+// in no group, or in a group the snapshot lacks.
+func (p *prepared) ungrouped(c klaxon.StatusComponent) bool {
+	return c.GroupID == 0 || p.byID[c.GroupID].ID == 0
+}
+
 // The incidents by kind.
 
 func (p *prepared) filter(keep func(klaxon.StatusIncident) bool) []klaxon.StatusIncident {

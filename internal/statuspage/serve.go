@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -205,10 +206,7 @@ func (s *site) renderHost(h *Handler, base string) map[string]*document {
 		}
 		docs[path] = d
 	}
-	next := make(map[string]map[string]*document, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
+	next := maps.Clone(old)
 	next[base] = docs
 	s.hosts.Store(&next)
 	return docs

@@ -138,11 +138,7 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, email, text 
 // confirmPage is what the confirmation link opens: a button, because mail
 // scanners open links too.
 func (h *Handler) confirmPage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.subscriber(r, purposeConfirm); !ok {
-		h.notFound(w, r)
-		return
-	}
-	h.message(w, r, http.StatusOK, "Confirm your subscription", "Confirm your subscription",
+	h.buttonPage(w, r, purposeConfirm, "Confirm your subscription", "Confirm your subscription",
 		"Press the button to start receiving status updates by email.", "Confirm subscription")
 }
 
@@ -154,24 +150,13 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, err := h.subs.ConfirmStatusSubscriber(r.Context(), id)
-	switch klaxon.ErrorCodeOf(err) {
-	case "":
-		h.message(w, r, http.StatusOK, "Subscribed", "You are subscribed",
-			"You will receive an email when we post an update. Every email has a link to unsubscribe.", "")
-	case klaxon.ENOTFOUND:
-		h.notFound(w, r)
-	default:
-		h.failed(w, r, routeConfirm, err)
-	}
+	h.tokenDone(w, r, routeConfirm, err, "Subscribed", "You are subscribed",
+		"You will receive an email when we post an update. Every email has a link to unsubscribe.")
 }
 
 // unsubscribePage is what the unsubscribe link opens: a button.
 func (h *Handler) unsubscribePage(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.subscriber(r, purposeUnsubscribe); !ok {
-		h.notFound(w, r)
-		return
-	}
-	h.message(w, r, http.StatusOK, "Unsubscribe", "Unsubscribe from status updates",
+	h.buttonPage(w, r, purposeUnsubscribe, "Unsubscribe", "Unsubscribe from status updates",
 		"Press the button to stop receiving status updates by email.", "Unsubscribe")
 }
 
@@ -196,14 +181,31 @@ func (h *Handler) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	_, err := h.subs.UnsubscribeStatusSubscriber(r.Context(), publicActor, id)
+	h.tokenDone(w, r, routeUnsubscribe, err, "Unsubscribed", "You are unsubscribed",
+		"You will receive no more status updates by email.")
+}
+
+// buttonPage answers the GET of a link with a token for purpose: the page
+// with its button (a form posting to itself), or not found for a bad token.
+func (h *Handler) buttonPage(w http.ResponseWriter, r *http.Request, purpose, title, heading, text, action string) {
+	if _, ok := h.subscriber(r, purpose); !ok {
+		h.notFound(w, r)
+		return
+	}
+	h.message(w, r, http.StatusOK, title, heading, text, action)
+}
+
+// tokenDone answers the store's outcome of a confirm or unsubscribe: the
+// message on success, not found for an unknown subscriber, else failed
+// (logged as route).
+func (h *Handler) tokenDone(w http.ResponseWriter, r *http.Request, route string, err error, title, heading, text string) {
 	switch klaxon.ErrorCodeOf(err) {
 	case "":
-		h.message(w, r, http.StatusOK, "Unsubscribed", "You are unsubscribed",
-			"You will receive no more status updates by email.", "")
+		h.message(w, r, http.StatusOK, title, heading, text, "")
 	case klaxon.ENOTFOUND:
 		h.notFound(w, r)
 	default:
-		h.failed(w, r, routeUnsubscribe, err)
+		h.failed(w, r, route, err)
 	}
 }
 

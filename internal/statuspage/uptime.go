@@ -71,7 +71,7 @@ func (d dayUptime) Outage() bool { return d.Major > 0 || d.Partial > 0 || d.Degr
 // partial outage 10 min", "Nov 4, 2026: no downtime", "Nov 1, 2026: no
 // data".
 func (d dayUptime) Text() string {
-	day := d.Start.Format("Jan 2, 2006")
+	day := d.Start.Format(dayLayout)
 	if d.NoData() {
 		return day + ": no data"
 	}

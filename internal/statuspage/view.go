@@ -161,7 +161,7 @@ func (p *prepared) indexView() indexView {
 				g.Members = append(g.Members, p.componentView(m, 4))
 			}
 			v.Components = append(v.Components, g)
-		case c.GroupID == 0 || p.byID[c.GroupID].ID == 0:
+		case p.ungrouped(c):
 			v.Components = append(v.Components, p.componentView(c, 3))
 		}
 	}
@@ -196,7 +196,7 @@ func (p *prepared) subscribeView(email string) *subscribeView {
 			if len(g.Components) > 0 {
 				s.Groups = append(s.Groups, g)
 			}
-		case c.GroupID == 0 || p.byID[c.GroupID].ID == 0:
+		case p.ungrouped(c):
 			loose.Components = append(loose.Components, subscribeOption{ID: c.ID, Name: c.Name})
 		}
 	}
@@ -209,15 +209,17 @@ func (p *prepared) subscribeView(email string) *subscribeView {
 // zoneName names the page's zone for visitors: "America/Los_Angeles".
 func (p *prepared) zoneName() string { return p.loc.String() }
 
+// stateGlyphs are the states' symbols.
+var stateGlyphs = map[klaxon.ComponentState]string{
+	klaxon.ComponentOperational:      "✓",
+	klaxon.ComponentDegraded:         "▲",
+	klaxon.ComponentPartialOutage:    "◐",
+	klaxon.ComponentMajorOutage:      "✕",
+	klaxon.ComponentUnderMaintenance: "⚒",
+}
+
 func stateOf(s klaxon.ComponentState) stateView {
-	glyph := map[klaxon.ComponentState]string{
-		klaxon.ComponentOperational:      "✓",
-		klaxon.ComponentDegraded:         "▲",
-		klaxon.ComponentPartialOutage:    "◐",
-		klaxon.ComponentMajorOutage:      "✕",
-		klaxon.ComponentUnderMaintenance: "⚒",
-	}[s]
-	return stateView{Value: string(s), Label: s.Label(), Glyph: glyph}
+	return stateView{Value: string(s), Label: s.Label(), Glyph: stateGlyphs[s]}
 }
 
 func (p *prepared) componentView(c klaxon.StatusComponent, level int) componentView {
