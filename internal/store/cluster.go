@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,11 +80,7 @@ func (s *Store) holdSingleton(ctx context.Context, name string, run func(ctx con
 	if err != nil {
 		return fmt.Errorf("store: singleton %s: connect: %w", name, err)
 	}
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		conn.Close(closeCtx)
-	}()
+	defer closeConn(conn)
 	// Best effort: servers before PostgreSQL 14 lack the setting, and then
 	// only TCP keepalives free the duty of a node cut off mid-session.
 	_, _ = conn.Exec(ctx, "SET idle_session_timeout = '"+singletonIdle+"'")
@@ -244,18 +239,19 @@ func (s *Store) ReleaseLeasesOfDeadNodes(ctx context.Context, self string, now t
 			return err
 		}
 		dead := `lease_owner IN (SELECT id FROM nodes WHERE last_seen < $1 AND id <> $2)`
-		for _, q := range []string{
+		cutoff := toDB(seen.Add(-deadAfter))
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
 			// A claimed escalation is due when its lease ends (the claim
 			// moves due_at there): due now, so that it is claimed now.
-			`UPDATE escalations SET lease_owner = '', lease_until = 0, due_at = CASE WHEN due_at > $3 THEN $3 ELSE due_at END WHERE lease_owner <> '' AND ` + dead,
-			`UPDATE notifications SET lease_owner = '', lease_until = 0 WHERE status = 'pending' AND lease_owner <> '' AND ` + dead,
-			`UPDATE status_deliveries SET lease_owner = '', lease_until = 0 WHERE status = 'pending' AND lease_owner <> '' AND ` + dead,
+			{`UPDATE escalations SET lease_owner = '', lease_until = 0, due_at = CASE WHEN due_at > $3 THEN $3 ELSE due_at END WHERE lease_owner <> '' AND ` + dead,
+				[]any{cutoff, self, toDB(now)}},
+			{`UPDATE notifications SET lease_owner = '', lease_until = 0 WHERE status = 'pending' AND lease_owner <> '' AND ` + dead, []any{cutoff, self}},
+			{`UPDATE status_deliveries SET lease_owner = '', lease_until = 0 WHERE status = 'pending' AND lease_owner <> '' AND ` + dead, []any{cutoff, self}},
 		} {
-			args := []any{toDB(seen.Add(-deadAfter)), self}
-			if strings.Contains(q, "$3") {
-				args = append(args, toDB(now))
-			}
-			res, err := tx.ExecContext(ctx, q, args...)
+			res, err := tx.ExecContext(ctx, q.sql, q.args...)
 			if err != nil {
 				return fmt.Errorf("store: release the leases of dead nodes: %w", err)
 			}

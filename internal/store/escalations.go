@@ -28,12 +28,7 @@ const neverDue = int64(1) << 62
 // holds at most one value: several signals before the engine looks are one.
 func (s *Store) Work() <-chan struct{} { return s.work }
 
-func (s *Store) signalWork() {
-	select {
-	case s.work <- struct{}{}:
-	default:
-	}
-}
+func (s *Store) signalWork() { signal(s.work) }
 
 // wakeEscalation makes an alert's escalation due now, in tx.
 func wakeEscalation(ctx context.Context, tx *sql.Tx, alertID int64, now time.Time) error {

@@ -97,6 +97,14 @@ func (s *Store) dedicatedConn(ctx context.Context, app string) (*pgx.Conn, error
 	return pgx.ConnectConfig(ctx, cfg)
 }
 
+// closeConn closes a dedicated connection, waiting at most a second for
+// the server.
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	conn.Close(ctx)
+}
+
 // startListener connects and LISTENs before it returns, so that no commit
 // made after Open returns can go unheard, then keeps listening (and
 // reconnecting) in the background until close.
@@ -179,11 +187,7 @@ func (l *listener) run(ctx context.Context, conn *pgx.Conn) {
 // serve turns notifications on conn into local signals until conn fails
 // or ctx ends, and closes conn.
 func (l *listener) serve(ctx context.Context, conn *pgx.Conn) error {
-	defer func() {
-		closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		conn.Close(closeCtx)
-	}()
+	defer closeConn(conn)
 	for {
 		wait, cancel := context.WithTimeout(ctx, listenQuiet)
 		n, err := conn.WaitForNotification(wait)

@@ -84,23 +84,21 @@ WHERE id = $4 RETURNING id, kind, subscriber_id, incident_id, update_id, attempt
 func asOfUpdate(inc klaxon.StatusIncident, id int64) klaxon.StatusIncident {
 	ups := make([]klaxon.IncidentUpdate, 0, len(inc.Updates))
 	for _, u := range inc.Updates {
-		if u.ID <= id {
-			ups = append(ups, u)
+		if u.ID > id {
+			continue
 		}
-	}
-	inc.Updates = ups
-	// Its status is the carried update's: a delivery sent late (a retry, a
-	// backlog) says what was true when the update was made.
-	for _, u := range ups {
-		if u.ID == id && u.Status != "" {
-			if inc.Status != u.Status && !(inc.Status == klaxon.IncidentPostmortem && u.Status == klaxon.IncidentResolved) {
-				inc.Status = u.Status
-				if !u.Status.Closed() {
-					inc.ResolvedAt = time.Time{}
-				}
+		ups = append(ups, u)
+		// Its status is the carried update's: a delivery sent late (a
+		// retry, a backlog) says what was true when the update was made.
+		if u.ID == id && u.Status != "" && inc.Status != u.Status &&
+			!(inc.Status == klaxon.IncidentPostmortem && u.Status == klaxon.IncidentResolved) {
+			inc.Status = u.Status
+			if !u.Status.Closed() {
+				inc.ResolvedAt = time.Time{}
 			}
 		}
 	}
+	inc.Updates = ups
 	return inc
 }
 

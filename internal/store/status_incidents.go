@@ -79,7 +79,19 @@ func (s *Store) ListStatusIncidents(ctx context.Context, p klaxon.Page) ([]klaxo
 	return queryIncidents(ctx, s.r, `WHERE id < $1 ORDER BY id DESC LIMIT $2`, p.Before, p.Limit)
 }
 
+// queryIncidents returns the incidents where selects, with their updates
+// and components.
 func queryIncidents(ctx context.Context, q queryer, where string, args ...any) ([]klaxon.StatusIncident, error) {
+	out, err := incidentRows(ctx, q, where, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, loadIncidentDetails(ctx, q, out)
+}
+
+// incidentRows returns the rows of the incidents where selects, without
+// updates.
+func incidentRows(ctx context.Context, q queryer, where string, args ...any) ([]klaxon.StatusIncident, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+incidentCols+` FROM status_incidents `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list status incidents: %w", err)
@@ -97,7 +109,7 @@ func queryIncidents(ctx context.Context, q queryer, where string, args ...any) (
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list status incidents: %w", err)
 	}
-	return out, loadIncidentDetails(ctx, q, out)
+	return out, nil
 }
 
 // CreateStatusIncident opens an incident with its first update, setting
@@ -296,13 +308,16 @@ func mustBeComponent(ctx context.Context, q queryRower, id int64) error {
 // affect records that an update named a component: with its state before
 // and after (set), or unchanged. A change is a history row.
 func affect(ctx context.Context, st *statusTx, incidentID, updateID, componentID int64, state klaxon.ComponentState, set bool, ch klaxon.ComponentChange) error {
-	old, _, err := stateAt(ctx, st.tx, componentID, ch.At)
+	at := ch.At
 	if !set {
-		old, _, err = stateAt(ctx, st.tx, componentID, st.now)
-		state = old
+		at = st.now
 	}
+	old, _, err := stateAt(ctx, st.tx, componentID, at)
 	if err != nil {
 		return err
+	}
+	if !set {
+		state = old
 	}
 	if _, err := st.tx.ExecContext(ctx, `INSERT INTO status_update_components (update_id, incident_id, component_id, old_state, new_state)
 VALUES ($1, $2, $3, $4, $5)`, updateID, incidentID, componentID, string(old), string(state)); err != nil {

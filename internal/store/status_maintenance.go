@@ -94,7 +94,7 @@ func (s *Store) AdvanceMaintenances(ctx context.Context, now time.Time) (time.Ti
 FROM status_incidents WHERE status NOT IN `+closedStatuses+` AND maintenance = 1`).Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("store: next maintenance transition: %w", err)
 	}
-	if err := s.r.QueryRowContext(ctx, `SELECT MIN(postmortem_published_at)`+duePostmortems, int64(1)<<62).Scan(&postmortem); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT MIN(postmortem_published_at)`+duePostmortems, neverDue).Scan(&postmortem); err != nil {
 		return time.Time{}, fmt.Errorf("store: next postmortem: %w", err)
 	}
 	switch {

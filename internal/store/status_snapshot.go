@@ -47,11 +47,11 @@ func (s *Store) StatusSnapshot(ctx context.Context, since time.Time) (klaxon.Sta
 	if snap.Components, err = listComponents(ctx, tx); err != nil {
 		return snap, err
 	}
-	open, err := queryIncidents(ctx, tx, `WHERE status NOT IN `+closedStatuses+` ORDER BY id`)
+	open, err := incidentRows(ctx, tx, `WHERE status NOT IN `+closedStatuses+` ORDER BY id`)
 	if err != nil {
 		return snap, err
 	}
-	closed, err := queryIncidents(ctx, tx, `WHERE status IN `+closedStatuses+` ORDER BY updated_at DESC, id DESC LIMIT $1`, snapshotMaxClosed)
+	closed, err := incidentRows(ctx, tx, `WHERE status IN `+closedStatuses+` ORDER BY updated_at DESC, id DESC LIMIT $1`, snapshotMaxClosed)
 	if err != nil {
 		return snap, err
 	}
@@ -62,6 +62,10 @@ func (s *Store) StatusSnapshot(ctx context.Context, since time.Time) (klaxon.Sta
 		}
 		return int(b.ID - a.ID)
 	})
+	// The details of all of them at once, with the components read above.
+	if err := incidentDetails(ctx, tx, snap.Incidents, snap.Components); err != nil {
+		return snap, err
+	}
 	for _, c := range snap.Components {
 		before, err := queryChanges(ctx, tx, `WHERE component_id = $1 AND at < $2 ORDER BY at DESC, id DESC LIMIT 1`, c.ID, toDB(snap.HistorySince))
 		if err != nil {
@@ -87,6 +91,15 @@ func loadIncidentDetails(ctx context.Context, q queryer, incs []klaxon.StatusInc
 	comps, err := listComponents(ctx, q)
 	if err != nil {
 		return err
+	}
+	return incidentDetails(ctx, q, incs, comps)
+}
+
+// incidentDetails is loadIncidentDetails with the components, in page
+// order, already read.
+func incidentDetails(ctx context.Context, q queryer, incs []klaxon.StatusIncident, comps []klaxon.StatusComponent) error {
+	if len(incs) == 0 {
+		return nil
 	}
 	order, names := map[int64]int{}, map[int64]string{}
 	for i, c := range comps {

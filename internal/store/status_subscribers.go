@@ -79,6 +79,11 @@ func (s *Store) CreateStatusSubscriber(ctx context.Context, actor string, sub *k
 				return err
 			}
 		}
+		// A webhook is confirmed when it (re)subscribes.
+		confirmed := int64(0)
+		if sub.Kind == klaxon.SubscriberWebhook {
+			confirmed = toDB(st.now)
+		}
 		key := addressKey(sub.Kind, sub.Address)
 		old, err := scanSubscriber(st.tx.QueryRowContext(ctx, `SELECT `+subscriberCols+` FROM status_subscribers WHERE kind = $1 AND address_key = $2`,
 			string(sub.Kind), key))
@@ -89,10 +94,6 @@ func (s *Store) CreateStatusSubscriber(ctx context.Context, actor string, sub *k
 		}
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			confirmed := int64(0)
-			if sub.Kind == klaxon.SubscriberWebhook {
-				confirmed = toDB(st.now)
-			}
 			if err := st.tx.QueryRowContext(ctx, `INSERT INTO status_subscribers (kind, address, address_key, confirmed_at, unsubscribed_at, created_at, updated_at)
 VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id`, string(sub.Kind), sub.Address, key, confirmed, toDB(st.now)).Scan(&old.ID); err != nil {
 				return fmt.Errorf("store: create status subscriber: %w", err)
@@ -104,10 +105,6 @@ VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id`, string(sub.Kind), sub.Address,
 			*sub, err = subscriberByID(ctx, st.tx, old.ID)
 			return err
 		case !old.UnsubscribedAt.IsZero():
-			confirmed := int64(0)
-			if sub.Kind == klaxon.SubscriberWebhook {
-				confirmed = toDB(st.now)
-			}
 			if _, err := st.tx.ExecContext(ctx, `UPDATE status_subscribers SET address = $1, confirmed_at = $2, unsubscribed_at = 0, updated_at = $3 WHERE id = $4`,
 				sub.Address, confirmed, toDB(st.now), old.ID); err != nil {
 				return fmt.Errorf("store: resubscribe status subscriber %d: %w", old.ID, err)
