@@ -121,12 +121,9 @@ func New(s Store, cfg Config) *Engine {
 	if cfg.Senders <= 0 {
 		cfg.Senders = 16
 	}
-	host, _ := os.Hostname()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
 	return &Engine{
 		cfg: cfg, store: s, dir: s, log: cfg.Logger,
-		owner:    fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:])),
+		owner:    newOwner(),
 		slots:    make(chan struct{}, cfg.Senders),
 		health:   channelHealth{failed: map[klaxon.ContactType]int{}, raised: map[klaxon.ContactType]bool{}},
 		finished: make(chan struct{}, 1),
@@ -293,4 +290,13 @@ func (e *Engine) start(ctx context.Context, jobs []klaxon.NotificationJob) {
 			}
 		}()
 	}
+}
+
+// newOwner names this process's leases: host, pid and a random suffix, so
+// that a restarted process on the same host and pid is another owner.
+func newOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }

@@ -2,12 +2,9 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,10 +111,7 @@ func NewStatusMailer(s StatusStore, cfg StatusMailerConfig) *StatusMailer {
 	}
 	owner := cfg.Owner
 	if owner == "" {
-		host, _ := os.Hostname()
-		var b [4]byte
-		_, _ = rand.Read(b[:])
-		owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+		owner = newOwner()
 	}
 	return &StatusMailer{
 		cfg: cfg, store: s, log: cfg.Logger,
