@@ -153,44 +153,19 @@ func checkSQLite(ctx context.Context, path, name string) (sqliteSummary, error) 
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	rows, err := db.QueryContext(ctx, `PRAGMA integrity_check`)
+	problems, err := queryStrings(ctx, db, `PRAGMA integrity_check`)
 	if err != nil {
 		return sum, fmt.Errorf("integrity check of %s: %w", name, err)
 	}
-	var problems []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return sum, fmt.Errorf("integrity check of %s: %w", name, err)
-		}
-		if s != "ok" {
-			problems = append(problems, s)
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return sum, fmt.Errorf("integrity check of %s: %w", name, err)
-	}
+	problems = slices.DeleteFunc(problems, func(s string) bool { return s == "ok" })
 	if len(problems) > 0 {
 		if len(problems) > 5 {
 			problems = append(problems[:5], fmt.Sprintf("and %d more", len(problems)-5))
 		}
 		return sum, fmt.Errorf("integrity check of %s failed: %s", name, strings.Join(problems, "; "))
 	}
-	var tables []string
-	rows, err = db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+	tables, err := queryStrings(ctx, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
 	if err != nil {
-		return sum, fmt.Errorf("read %s: %w", name, err)
-	}
-	for rows.Next() {
-		var table string
-		if err := rows.Scan(&table); err != nil {
-			rows.Close()
-			return sum, fmt.Errorf("read %s: %w", name, err)
-		}
-		tables = append(tables, table)
-	}
-	if err := rows.Close(); err != nil {
 		return sum, fmt.Errorf("read %s: %w", name, err)
 	}
 	for _, want := range []string{"schema_migrations", "alerts", "events"} {
@@ -210,6 +185,28 @@ func checkSQLite(ctx context.Context, path, name string) (sqliteSummary, error) 
 	}
 	return sum, nil
 }
+
+// queryStrings runs a query of one text column and returns its rows.
+func queryStrings(ctx context.Context, db *sql.DB, query string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Close()
+}
+
+// sqliteFiles are the suffixes of an SQLite database's files: the database,
+// its WAL, its shared memory and its rollback journal.
+var sqliteFiles = []string{"", "-wal", "-shm", "-journal"}
 
 // output is a backup being written: a temporary file beside its final
 // name, created empty (VACUUM INTO accepts an empty file), with mode 0600
@@ -242,7 +239,7 @@ func newOutput(path string, force bool, avoid string) (*output, error) {
 			return nil, fmt.Errorf("--out %s is a directory: name the backup file", abs)
 		}
 		if avoid != "" {
-			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+			for _, suffix := range sqliteFiles {
 				if live, err := os.Stat(avoid + suffix); err == nil && os.SameFile(st, live) {
 					return nil, fmt.Errorf("--out %s is the live database: write the backup somewhere else", abs)
 				}
@@ -306,7 +303,7 @@ func (o *output) discard() {
 	if o.done {
 		return
 	}
-	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+	for _, suffix := range sqliteFiles {
 		os.Remove(o.tmp + suffix)
 	}
 }

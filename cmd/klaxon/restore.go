@@ -92,7 +92,7 @@ func restore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			os.Rename(aside+suffix, dbPath+suffix)
 		}
 	}
-	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+	for _, suffix := range sqliteFiles {
 		if _, err := os.Lstat(dbPath + suffix); errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -73,11 +73,13 @@ func statusCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	case "components":
 		return statusComponents(ctx, rest, stdout, stderr)
 	case "component":
-		if len(rest) > 0 && rest[0] == "add" {
-			return statusComponentAdd(ctx, rest[1:], stdout, stderr)
-		}
-		if len(rest) > 0 && rest[0] == "set" {
-			return statusComponentSet(ctx, rest[1:], stdout, stderr)
+		if len(rest) > 0 {
+			switch rest[0] {
+			case "add":
+				return statusComponentAdd(ctx, rest[1:], stdout, stderr)
+			case "set":
+				return statusComponentSet(ctx, rest[1:], stdout, stderr)
+			}
 		}
 		fmt.Fprint(stderr, statusUsage)
 		return usageError{"status component needs add or set"}
@@ -118,22 +120,43 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// oneID reads the single id argument of a subcommand.
-func oneID(what, cmd string, pos []string) (string, error) {
-	if len(pos) != 1 {
-		return "", usageError{fmt.Sprintf("status %s takes exactly one %s id, got %d arguments", cmd, what, len(pos))}
+// parseNoArgs parses the flags of a subcommand that takes no positional
+// arguments.
+func parseNoArgs(fs *flag.FlagSet, args []string) error {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
-	if n, err := strconv.ParseInt(pos[0], 10, 64); err != nil || n < 1 {
-		return "", usageError{fmt.Sprintf("%q is not %s id", pos[0], article(what))}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("%s takes no arguments, got %q", fs.Name(), pos)}
+	}
+	return nil
+}
+
+// parseID parses the flags of a subcommand and its single argument, the id
+// of what (an incident, a component).
+func parseID(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", usageError{fmt.Sprintf("%s takes exactly one %s id, got %d arguments", fs.Name(), what, len(pos))}
+	}
+	if !isID(pos[0]) {
+		article := "a"
+		if strings.ContainsAny(what[:1], "aeiou") {
+			article = "an"
+		}
+		return "", usageError{fmt.Sprintf("%q is not %s %s id", pos[0], article, what)}
 	}
 	return pos[0], nil
 }
 
-func article(what string) string {
-	if strings.IndexAny(what[:1], "aeiou") == 0 {
-		return "an " + what
-	}
-	return "a " + what
+// isID reports whether s is an object id: a positive integer.
+func isID(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n > 0
 }
 
 // componentStates is a repeatable --component ID=STATE flag.
@@ -143,7 +166,7 @@ func (c componentStates) String() string { return fmt.Sprint(map[string]string(c
 
 func (c componentStates) Set(v string) error {
 	id, state, ok := strings.Cut(v, "=")
-	if n, err := strconv.ParseInt(id, 10, 64); !ok || err != nil || n < 1 {
+	if !ok || !isID(id) {
 		return fmt.Errorf("want ID=STATE such as 12=major_outage, not %q", v)
 	}
 	if !klaxon.ComponentState(state).Valid() {
@@ -160,7 +183,7 @@ func (c *componentIDs) String() string { return strings.Join(*c, ",") }
 
 func (c *componentIDs) Set(v string) error {
 	for _, id := range strings.Split(v, ",") {
-		if n, err := strconv.ParseInt(id, 10, 64); err != nil || n < 1 {
+		if !isID(id) {
 			return fmt.Errorf("%q is not a component id", id)
 		}
 		*c = append(*c, id)
@@ -168,9 +191,13 @@ func (c *componentIDs) Set(v string) error {
 	return nil
 }
 
-// putAt sets body's "at" from --at, when given: the time an update is
-// shown at, to import history.
-func putAt(body map[string]any, at string) error {
+// putUpdate sets an update's optional fields in body: "components" from
+// --component, when any, and "at" from --at, when given (the time an
+// update is shown at, to import history).
+func putUpdate(body map[string]any, comps componentStates, at string) error {
+	if len(comps) > 0 {
+		body["components"] = comps
+	}
 	if at == "" {
 		return nil
 	}
@@ -251,10 +278,7 @@ func statusPost(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *impact != "" {
 		body["impact"] = *impact
 	}
-	if len(comps) > 0 {
-		body["components"] = comps
-	}
-	if err := putAt(body, *at); err != nil {
+	if err := putUpdate(body, comps, *at); err != nil {
 		return err
 	}
 	c, err := cf.client(true)
@@ -281,11 +305,7 @@ func statusUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	at := fs.String("at", "", "when it was posted, RFC 3339, to import history (default now)")
 	comps := componentStates{}
 	fs.Var(comps, "component", "ID=STATE: set a component's state (repeatable)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("incident", "update", pos)
+	id, err := parseID(fs, args, "incident")
 	if err != nil {
 		return err
 	}
@@ -296,10 +316,7 @@ func statusUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *status != "" {
 		body["status"] = *status
 	}
-	if len(comps) > 0 {
-		body["components"] = comps
-	}
-	if err := putAt(body, *at); err != nil {
+	if err := putUpdate(body, comps, *at); err != nil {
 		return err
 	}
 	c, err := cf.client(true)
@@ -328,16 +345,12 @@ func statusResolve(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs, cf := statusFlags("resolve", stderr)
 	message := fs.String("message", "", "the closing update's text")
 	at := fs.String("at", "", "when it was resolved, RFC 3339, to import history (default now)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("incident", "resolve", pos)
+	id, err := parseID(fs, args, "incident")
 	if err != nil {
 		return err
 	}
 	body := map[string]any{"status": "resolved", "message": *message}
-	if err := putAt(body, *at); err != nil {
+	if err := putUpdate(body, nil, *at); err != nil {
 		return err
 	}
 	c, err := cf.client(true)
@@ -364,12 +377,8 @@ func statusMaintenance(ctx context.Context, args []string, stdout, stderr io.Wri
 	quiet := fs.Bool("q", false, "print only the new maintenance's id")
 	var comps componentIDs
 	fs.Var(&comps, "component", "ID of a component under maintenance (repeatable, or comma-separated)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("status maintenance takes no arguments, got %q", pos)}
 	}
 	switch {
 	case *name == "":
@@ -408,11 +417,7 @@ func statusPostmortem(ctx context.Context, args []string, stdout, stderr io.Writ
 	file := fs.String("file", "", "the postmortem, Markdown (- for stdin; required)")
 	publish := fs.Bool("publish", false, "publish it now")
 	publishAt := fs.String("publish-at", "", "publish it at this RFC 3339 time")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("incident", "postmortem", pos)
+	id, err := parseID(fs, args, "incident")
 	if err != nil {
 		return err
 	}
@@ -465,12 +470,8 @@ func statusIncidents(ctx context.Context, args []string, stdout, stderr io.Write
 	fs, cf := statusFlags("incidents", stderr)
 	limit := fs.Int("limit", 20, "at most this many (1-1000)")
 	asJSON := fs.Bool("json", false, "print the API's JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("status incidents takes no arguments, got %q", pos)}
 	}
 	if *limit < 1 || *limit > 1000 {
 		return usageError{"--limit must be from 1 to 1000"}
@@ -513,11 +514,7 @@ func statusIncidents(ctx context.Context, args []string, stdout, stderr io.Write
 func statusShowIncident(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := statusFlags("incident", stderr)
 	asJSON := fs.Bool("json", false, "print the API's JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("incident", "incident", pos)
+	id, err := parseID(fs, args, "incident")
 	if err != nil {
 		return err
 	}
@@ -540,8 +537,12 @@ func statusShowIncident(ctx context.Context, args []string, stdout, stderr io.Wr
 	if inc.Maintenance {
 		fmt.Fprintf(stdout, "Scheduled from %s until %s\n", fmtTime(inc.ScheduledFor), fmtTime(inc.ScheduledUntil))
 	}
-	if inc.Postmortem != nil {
-		fmt.Fprintf(stdout, "Postmortem: %s\n", map[bool]string{true: "published", false: "draft"}[inc.Postmortem.Published])
+	switch {
+	case inc.Postmortem == nil:
+	case inc.Postmortem.Published:
+		fmt.Fprintln(stdout, "Postmortem: published")
+	default:
+		fmt.Fprintln(stdout, "Postmortem: draft")
 	}
 	for _, u := range inc.Updates {
 		fmt.Fprintf(stdout, "\n%s  %s\n", fmtTime(&u.At), u.Status)

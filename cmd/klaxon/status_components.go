@@ -9,6 +9,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/klaxonhq/klaxon"
@@ -29,12 +31,8 @@ type componentView struct {
 func statusComponents(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs, cf := statusFlags("components", stderr)
 	asJSON := fs.Bool("json", false, "print the API's JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("status components takes no arguments, got %q", pos)}
 	}
 	c, err := cf.client(true)
 	if err != nil {
@@ -79,12 +77,8 @@ func statusComponentAdd(ctx context.Context, args []string, stdout, stderr io.Wr
 	group := fs.String("group", "", "the group to put it in, created when missing")
 	description := fs.String("description", "", "what it is, for visitors")
 	quiet := fs.Bool("q", false, "print only the new component's id")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("status component add takes no arguments, got %q", pos)}
 	}
 	if *name == "" {
 		return usageError{"status component add needs --name"}
@@ -116,32 +110,14 @@ func statusComponentSet(ctx context.Context, args []string, stdout, stderr io.Wr
 	fs, cf := statusFlags("component set", stderr)
 	state := fs.String("state", "", "operational, degraded_performance, partial_outage, major_outage or under_maintenance")
 	position := fs.Int("position", 0, "move it to this 1-based place among its siblings")
-	group := fs.String("group", "", `move it into this group (created when missing); "" takes it out of its group`)
-	name := fs.String("name", "", "rename it")
-	description := fs.String("description", "", "what it is, for visitors")
-	pos, err := parseInterspersed(fs, args)
+	fs.String("group", "", `move it into this group (created when missing); "" takes it out of its group`)
+	fs.String("name", "", "rename it")
+	fs.String("description", "", "what it is, for visitors")
+	id, err := parseID(fs, args, "component")
 	if err != nil {
 		return err
 	}
-	id, err := oneID("component", "component set", pos)
-	if err != nil {
-		return err
-	}
-	body := map[string]any{}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "state":
-			body["state"] = *state
-		case "position":
-			body["position"] = *position
-		case "group":
-			body["group"] = *group
-		case "name":
-			body["name"] = *name
-		case "description":
-			body["description"] = *description
-		}
-	})
+	body := givenFields(fs, "state", "position", "group", "name", "description")
 	if len(body) == 0 {
 		return usageError{"status component set needs --state, --position, --group, --name or --description"}
 	}
@@ -166,36 +142,27 @@ func statusComponentSet(ctx context.Context, args []string, stdout, stderr io.Wr
 // statusPageSettings shows the page's settings, or changes the ones given.
 func statusPageSettings(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// --url is the page's address here, so the server's is --server (or
-	// KLAXON_URL, as everywhere).
+	// KLAXON_URL, as everywhere): the client flags, with --url renamed.
 	fs := flag.NewFlagSet("status page", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cf clientFlags
-	fs.StringVar(&cf.url, "server", envOr("KLAXON_URL", "http://127.0.0.1:8080"), "Klaxon server URL (env KLAXON_URL)")
-	fs.StringVar(&cf.token, "token", envOr("KLAXON_TOKEN", ""), "API token (env KLAXON_TOKEN)")
-	name := fs.String("name", "", "the page's name")
-	timeZone := fs.String("time-zone", "", "the IANA time zone the page shows times in (Europe/Paris)")
-	pageURL := fs.String("url", "", `the page's public address ("" for the address each request came to)`)
-	description := fs.String("description", "", "a line under the page's name")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	client := flag.NewFlagSet("", flag.ContinueOnError)
+	cf.register(client)
+	client.VisitAll(func(f *flag.Flag) {
+		name := f.Name
+		if name == "url" {
+			name = "server"
+		}
+		fs.Var(f.Value, name, f.Usage)
+	})
+	fs.String("name", "", "the page's name")
+	fs.String("time-zone", "", "the IANA time zone the page shows times in (Europe/Paris)")
+	fs.String("url", "", `the page's public address ("" for the address each request came to)`)
+	fs.String("description", "", "a line under the page's name")
+	if err := parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("status page takes no arguments, got %q", pos)}
-	}
-	patch := map[string]any{}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "name":
-			patch["name"] = *name
-		case "time-zone":
-			patch["time_zone"] = *timeZone
-		case "url":
-			patch["url"] = *pageURL
-		case "description":
-			patch["description"] = *description
-		}
-	})
+	patch := givenFields(fs, "name", "time-zone", "url", "description")
 	c, err := cf.client(true)
 	if err != nil {
 		return err
@@ -220,4 +187,17 @@ func statusPageSettings(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	fmt.Fprintf(stdout, "Name:        %s\nDescription: %s\nTime zone:   %s\nURL:         %s\n", page.Name, page.Description, page.TimeZone, u)
 	return nil
+}
+
+// givenFields is a PATCH body of those of the named flags given on the
+// command line, with their values, each under its flag's name with _ for -
+// (--time-zone is time_zone): a PATCH changes only what was asked.
+func givenFields(fs *flag.FlagSet, names ...string) map[string]any {
+	body := map[string]any{}
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(names, f.Name) {
+			body[strings.ReplaceAll(f.Name, "-", "_")] = f.Value.(flag.Getter).Get()
+		}
+	})
+	return body
 }
