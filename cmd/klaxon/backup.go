@@ -201,6 +201,10 @@ func queryStrings(ctx context.Context, db *sql.DB, query string) ([]string, erro
 		}
 		out = append(out, s)
 	}
+	if err := rows.Err(); err != nil { // a failure part-way is not the end of the rows
+		rows.Close()
+		return nil, err
+	}
 	return out, rows.Close()
 }
 
