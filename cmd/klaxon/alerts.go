@@ -84,9 +84,7 @@ func alerts(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out.Alerts)
+		return printJSON(stdout, out.Alerts)
 	}
 	if len(out.Alerts) == 0 {
 		fmt.Fprintln(stdout, "No alerts.")

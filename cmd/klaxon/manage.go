@@ -68,9 +68,7 @@ func list(ctx context.Context, kind string, args []string, stdout, stderr io.Wri
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(all)
+		return printJSON(stdout, all)
 	}
 	if len(all) == 0 {
 		fmt.Fprintf(stdout, "No %s.\n", kind)

@@ -556,12 +556,6 @@ func statusShowIncident(ctx context.Context, args []string, stdout, stderr io.Wr
 	return nil
 }
 
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func fmtTime(t *time.Time) string {
 	if t == nil || t.IsZero() {
 		return "-"
