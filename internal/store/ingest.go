@@ -400,13 +400,20 @@ func (g *groupCommitter) apply(requests []*ingestRequest, mode foldMode) error {
 	}
 	defer tx.Rollback()
 	now := time.Now() // rounds are timed by the monotonic clock, not the store's
+	// The statements run without the deadline: with one, the driver starts
+	// a goroutine per statement to watch it (a tenth of the committer's
+	// time). A statement on a local file holds no lock another process
+	// could keep (busy_timeout bounds that wait) and cannot be interrupted
+	// inside the disk I/O it might hang in; the deadline still bounds the
+	// transaction, whose BEGIN and COMMIT keep it.
+	stmtCtx := context.WithoutCancel(ctx)
 	var written foldWrite
-	if err = g.applyIn(ctx, tx, requests); err == nil && mode != foldNone {
+	if err = g.applyIn(stmtCtx, tx, requests); err == nil && mode != foldNone {
 		events := 0
 		for _, r := range requests {
 			events += len(r.events)
 		}
-		written, err = f.write(ctx, tx, now, events, mode == foldAll)
+		written, err = f.write(stmtCtx, tx, now, events, mode == foldAll)
 	}
 	if err != nil {
 		f.failed(false)
