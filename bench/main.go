@@ -53,6 +53,7 @@ type config struct {
 	out, cpuprofile  string
 	keep             bool
 	postgres         string
+	client           string
 }
 
 // scenario is one way of sending events.
@@ -76,6 +77,7 @@ func main() {
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured warm-up per scenario, before the measurement")
 	flag.IntVar(&c.concurrency, "concurrency", 0, "concurrent workers (keep-alive connections); 0 means the scenario's default: 64 for single, 16 for batch")
 	flag.Int64Var(&c.maxRequests, "max-requests", 5_000_000, "stop a scenario's measurement after this many requests even if -duration has not passed")
+	flag.StringVar(&c.client, "client", clientRaw, "load generator's HTTP client: raw (a minimal HTTP/1.1 writer and reader, light on the shared CPUs) or std (net/http)")
 	flag.IntVar(&c.batchSize, "batch-size", 100, "events per request in the batch scenario")
 	flag.IntVar(&c.distinctKeys, "keys", 10000, "distinct dedup keys cycled over, so that alerts are both created and deduplicated")
 	flag.IntVar(&c.maxQueued, "max-queued-events", 0, "passed to klaxon serve --max-queued-events when > 0 (server default otherwise)")
@@ -155,6 +157,9 @@ func run(c config) error {
 	if len(scens) == 0 && !withOnCall && !withNotify && !withStatus && !withCluster {
 		return errors.New("no scenario to run")
 	}
+	if c.client != clientRaw && c.client != clientStd {
+		return fmt.Errorf("-client must be %s or %s, not %q", clientRaw, clientStd, c.client)
+	}
 	if c.distinctKeys < 1 || c.batchSize < 1 {
 		return errors.New("-keys and -batch-size must be at least 1")
 	}
@@ -181,8 +186,8 @@ func run(c config) error {
 	fmt.Println("server:     klaxon serve", strings.Join(serverArgs, " "), "— embedded SQLite (WAL, fsynced before each answer), fresh data dir and process per scenario")
 	fmt.Println("note:       the per-integration rate limit is OFF (--rate-limit 0): the benchmark is one integration sending at full speed")
 	fmt.Printf("note:       the load generator runs on the same %d CPUs as the server\n", machine.CPUs)
-	fmt.Printf("load:       %s warm-up (not counted) + %s measured per scenario, at most %d requests; %d distinct dedup keys\n",
-		c.warmup, c.duration, c.maxRequests, c.distinctKeys)
+	fmt.Printf("load:       %s warm-up (not counted) + %s measured per scenario, at most %d requests; %d distinct dedup keys; %s HTTP client\n",
+		c.warmup, c.duration, c.maxRequests, c.distinctKeys, c.client)
 
 	var bin string
 	if len(scens) > 0 || withNotify || withStatus || withCluster { // the oncall scenario needs no server
@@ -339,6 +344,8 @@ type result struct {
 	GenCPU       float64 `json:"generator_cpu_cores"` // same for the load generator
 	OtherCPU     float64 `json:"other_cpu_cores"`     // same for every other process on the machine
 	FsyncP50ms   float64 `json:"fsync_p50_ms"`        // one 4 KiB write+fsync in the data dir, just before the run
+	Groups       int64   `json:"group_commits"`       // group transactions while measured, from the server's metrics
+	GroupEvents  float64 `json:"events_per_group"`    // their average size
 	FsyncMaxMs   float64 `json:"fsync_max_ms"`
 	Alerts       int64   `json:"alerts_on_disk"`
 }
@@ -405,7 +412,7 @@ func runScenario(c config, s scenario, bin, dataDir string, serverArgs []string)
 	}
 	defer client.CloseIdleConnections()
 	ld := &load{
-		url: u, key: "Bearer " + key, client: client, bodies: bodies,
+		url: u, key: "Bearer " + key, client: client, clientKind: c.client, bodies: bodies,
 		eventsPer: eventsPer, batch: s.batch > 0, maxRequests: c.maxRequests,
 	}
 
@@ -413,9 +420,13 @@ func runScenario(c config, s scenario, bin, dataDir string, serverArgs []string)
 	warm := ld.phase(s.concurrency, c.warmup, false)
 
 	fmt.Printf("measuring for %s…\n", c.duration)
+	groups0, grouped0, _ := groupCommits(srv.URL)
 	srvCPU0, genCPU0, allCPU0 := procCPU(pid), selfCPU(), cpuBusy()
 	meas := ld.phase(s.concurrency, c.duration, true)
 	srvCPU1, genCPU1, allCPU1 := procCPU(pid), selfCPU(), cpuBusy()
+	if groups1, grouped1, err := groupCommits(srv.URL); err == nil && groups1 > groups0 {
+		r.Groups, r.GroupEvents = groups1-groups0, (grouped1-grouped0)/float64(groups1-groups0)
+	}
 	rss, peak := procMem(pid)
 	r.RSSMB, r.PeakRSSMB = float64(rss)/1024, float64(peak)/1024
 	r.ServerCPU = (srvCPU1 - srvCPU0).Seconds() / meas.elapsed.Seconds()
@@ -559,7 +570,8 @@ func eventBody(i int) []byte {
 type load struct {
 	url         *url.URL
 	key         string
-	client      *http.Client
+	client      *http.Client // for the std client
+	clientKind  string
 	bodies      [][]byte
 	eventsPer   int
 	batch       bool
@@ -621,14 +633,11 @@ func (l *load) phase(workers int, d time.Duration, bounded bool) *tally {
 }
 
 // worker sends requests one after another on its keep-alive connection. The
-// loop allocates only what net/http needs: bodies are pre-encoded, the URL
-// and headers are shared, the answer is read into a reused buffer, and
-// there is no fmt.
+// loop allocates nothing of its own: bodies are pre-encoded and the answer
+// is read into a reused buffer.
 func (l *load) worker(t *tally, stop *atomic.Bool, issued *atomic.Int64, limit int64) {
-	hdr := http.Header{
-		"Authorization": {l.key},
-		"Content-Type":  {"application/json"},
-	}
+	snd := newSender(l.clientKind, l.url, l.key, l.client)
+	defer snd.close()
 	var buf bytes.Buffer
 	buf.Grow(64 << 10)
 	nb := int64(len(l.bodies))
@@ -638,27 +647,9 @@ func (l *load) worker(t *tally, stop *atomic.Bool, issued *atomic.Int64, limit i
 			return
 		}
 		body := l.bodies[l.next.Add(1)%nb]
-		req := &http.Request{
-			Method:        http.MethodPost,
-			URL:           l.url,
-			Host:          l.url.Host,
-			Header:        hdr,
-			Body:          io.NopCloser(bytes.NewReader(body)),
-			ContentLength: int64(len(body)),
-		}
 		t.requests++
 		t0 := time.Now()
-		resp, err := l.client.Do(req)
-		if err != nil {
-			t.netErr++
-			if t.firstErr == "" {
-				t.firstErr = err.Error()
-			}
-			continue
-		}
-		buf.Reset()
-		_, err = buf.ReadFrom(resp.Body)
-		resp.Body.Close()
+		status, err := snd.post(body, &buf)
 		lat := time.Since(t0)
 		if err != nil {
 			t.netErr++
@@ -667,7 +658,7 @@ func (l *load) worker(t *tally, stop *atomic.Bool, issued *atomic.Int64, limit i
 			}
 			continue
 		}
-		switch resp.StatusCode {
+		switch status {
 		case http.StatusAccepted:
 			n := int64(1)
 			if l.batch {
@@ -680,13 +671,13 @@ func (l *load) worker(t *tally, stop *atomic.Bool, issued *atomic.Int64, limit i
 			t.events += n
 			t.lat.add(lat)
 		case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-			if resp.StatusCode == http.StatusTooManyRequests {
+			if status == http.StatusTooManyRequests {
 				t.s429++
 			} else {
 				t.s503++
 			}
 			if t.firstErr == "" {
-				t.firstErr = resp.Status + ": " + string(buf.Bytes()[:min(buf.Len(), 300)])
+				t.firstErr = strconv.Itoa(status) + ": " + string(buf.Bytes()[:min(buf.Len(), 300)])
 			}
 			// A real sender would honour Retry-After; a short pause keeps
 			// a refused worker from spinning on the shared CPUs.
@@ -694,10 +685,40 @@ func (l *load) worker(t *tally, stop *atomic.Bool, issued *atomic.Int64, limit i
 		default:
 			t.other++
 			if t.firstErr == "" {
-				t.firstErr = resp.Status + ": " + string(buf.Bytes()[:min(buf.Len(), 300)])
+				t.firstErr = strconv.Itoa(status) + ": " + string(buf.Bytes()[:min(buf.Len(), 300)])
 			}
 		}
 	}
+}
+
+// groupCommits reads the server's count of group commits and the events
+// they carried from /metrics (klaxon_ingest_group_events).
+func groupCommits(base string) (groups int64, events float64, err error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "klaxon_ingest_group_events_count":
+			groups, err = strconv.ParseInt(value, 10, 64)
+		case "klaxon_ingest_group_events_sum":
+			events, err = strconv.ParseFloat(value, 64)
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("metrics: %s: %w", name, err)
+		}
+	}
+	return groups, events, nil
 }
 
 var acceptedKey = []byte(`"accepted":`)
@@ -730,7 +751,8 @@ func (r result) print() {
 		fmt.Printf("first error: %s\n", r.FirstError)
 	}
 	fmt.Printf("latency:    p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms (request sent → 202 read)\n", r.P50ms, r.P90ms, r.P99ms, r.MaxMs)
-	fmt.Printf("server:     ready in %.1f ms; RSS %.1f MiB at the end (peak %.1f MiB)\n", r.StartupMs, r.RSSMB, r.PeakRSSMB)
+	fmt.Printf("server:     ready in %.1f ms; RSS %.1f MiB at the end (peak %.1f MiB); %d group commits of %.1f events on average\n",
+		r.StartupMs, r.RSSMB, r.PeakRSSMB, r.Groups, r.GroupEvents)
 	fmt.Printf("CPU:        server %.2f cores, load generator %.2f cores, other processes %.2f cores (of %d)\n",
 		r.ServerCPU, r.GenCPU, r.OtherCPU, runtime.NumCPU())
 	if r.OtherCPU > 0.2 {
