@@ -176,12 +176,10 @@ func scanEvents(rows *sql.Rows) ([]klaxon.Event, error) {
 			&ev.Source, &ev.Component, &ev.Group, &ev.Class, &extra, &ts, &received); err != nil {
 			return nil, fmt.Errorf("store: alert events: %w", err)
 		}
-		x, err := decodeExtra(extra)
-		if err != nil {
-			return nil, fmt.Errorf("store: event %d details: %w", ev.ID, err)
+		if err := readEvent(&ev, severity, extra); err != nil {
+			return nil, err
 		}
-		ev.Action, ev.Severity = klaxon.Action(action), klaxon.Severity(severity)
-		ev.Details, ev.Links, ev.Images = x.Details, x.Links, x.Images
+		ev.Action = klaxon.Action(action)
 		ev.Timestamp, ev.ReceivedAt = fromDB(ts), fromDB(received)
 		out = append(out, ev)
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -99,7 +98,7 @@ func (g *groupCommitter) submit(ctx context.Context, events []klaxon.Event) ([]k
 	// committer every request waits for.
 	extras := make([]string, len(events))
 	for i := range events {
-		x, err := encodeExtra(events[i].Details, events[i].Links, events[i].Images)
+		x, err := extraOf(&events[i]).encode()
 		if err != nil {
 			return nil, err
 		}
@@ -509,37 +508,11 @@ SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT) WHERE EXISTS (SELECT 1 FROM servic
 	wakeEscalationSQL = `UPDATE escalations SET due_at = $2 WHERE alert_id = $1`
 	logAlertSQL       = `INSERT INTO alert_log (alert_id, at, kind, actor, message) VALUES ($1, $2, $3, $4, $5)`
 
+	// severity … class are in extra (extra.go); their columns stay, empty,
+	// for the events stored before.
 	insertEventSQL = `INSERT INTO events (alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+VALUES ($1, $2, $3, $4, $5, '', '', '', '', '', '', $6, $7, $8)`
 )
-
-// eventExtra is the rarely-queried part of an event, kept as one JSON column
-// so that the hot table stays narrow.
-type eventExtra struct {
-	Details json.RawMessage `json:"details,omitempty"`
-	Links   []klaxon.Link   `json:"links,omitempty"`
-	Images  []klaxon.Image  `json:"images,omitempty"`
-}
-
-func encodeExtra(details json.RawMessage, links []klaxon.Link, images []klaxon.Image) (string, error) {
-	if len(details) == 0 && len(links) == 0 && len(images) == 0 {
-		return "", nil
-	}
-	b, err := json.Marshal(eventExtra{Details: details, Links: links, Images: images})
-	if err != nil {
-		return "", fmt.Errorf("store: encode event details: %w", err)
-	}
-	return string(b), nil
-}
-
-func decodeExtra(s string) (eventExtra, error) {
-	var x eventExtra
-	if s == "" {
-		return x, nil
-	}
-	err := json.Unmarshal([]byte(s), &x)
-	return x, err
-}
 
 // ingestStatements are the ingest statements, prepared once at Open: parsing
 // SQL per event cost a fifth of the server's CPU.
@@ -687,8 +660,7 @@ func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *inge
 func (s *Store) insertEvent(ctx context.Context, stmts *ingestStatements, r *ingestRequest, i int, alertID, at int64, folded bool, res *klaxon.IngestResult) error {
 	ev := &r.events[i]
 	result, err := stmts.insertEvent.ExecContext(ctx, alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
-		ev.DedupKey, string(ev.Severity), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, r.extras[i],
-		toDB(ev.Timestamp), at)
+		ev.DedupKey, r.extras[i], toDB(ev.Timestamp), at)
 	if err != nil {
 		return fmt.Errorf("store: insert event: %w", err)
 	}
@@ -760,7 +732,7 @@ func (st *ingestStatements) deliveries(ctx context.Context, alertID, serviceID i
 // IngestChange stores a change event. Change events give context; they never
 // open an alert or notify anyone.
 func (s *Store) IngestChange(ctx context.Context, ce *klaxon.ChangeEvent) error {
-	extra, err := encodeExtra(ce.Details, ce.Links, nil)
+	extra, err := (&eventExtra{Details: ce.Details, Links: ce.Links}).encode()
 	if err != nil {
 		return err
 	}

@@ -302,6 +302,7 @@ func testIngestDetails(t *testing.T, open Opener) {
 	svc := mustService(t, s, "api")
 	ev := trigger(svc, "d")
 	ev.Component, ev.Group, ev.Class = "db", "prod", "disk"
+	ev.Summary, ev.Severity = "disk \"full\" <on> /var & /tmp\n\tü ✓ \u2028", klaxon.SeverityWarning
 	ev.Details = json.RawMessage(`{"free":"0%","mount":"/"}`)
 	ev.Links = []klaxon.Link{{Href: "https://runbook", Text: "runbook"}}
 	ev.Images = []klaxon.Image{{Src: "https://graph.png"}}
@@ -313,6 +314,8 @@ func testIngestDetails(t *testing.T, open Opener) {
 	}
 	got := evs[0]
 	if got.Component != "db" || got.Group != "prod" || got.Class != "disk" || !got.Timestamp.Equal(ev.Timestamp) ||
+		got.Summary != ev.Summary || got.Source != ev.Source || got.Severity != ev.Severity ||
+		got.DedupKey != "d" || got.Action != klaxon.ActionTrigger || got.IntegrationID != 1 || got.ServiceID != svc.ID ||
 		string(got.Details) != string(ev.Details) || len(got.Links) != 1 || got.Links[0] != ev.Links[0] ||
 		len(got.Images) != 1 || got.ReceivedAt.IsZero() || got.AlertID != id {
 		t.Fatalf("event read back = %+v", got)
