@@ -120,11 +120,23 @@ func (s *rawSender) close() {
 // benchmark is a batch answer of a few hundred bytes per event.
 const maxAnswer = 8 << 20
 
-// readResponse reads one HTTP/1.1 answer: the status line, the headers, and
+// readResponse reads the answer to one request, past any informational
+// (1xx) answers before it: the status line, the headers, and
 // a body framed by Content-Length or chunked encoding (an answer with
 // neither ends the connection, and is read to its end). keep says whether
 // the connection can carry the next request.
 func readResponse(r *bufio.Reader, body *bytes.Buffer) (status int, keep bool, err error) {
+	for {
+		status, keep, err = readOneResponse(r, body)
+		// An informational answer (100 Continue, 103 Early Hints) comes
+		// before the real one, on the same request.
+		if err != nil || status >= 200 {
+			return status, keep, err
+		}
+	}
+}
+
+func readOneResponse(r *bufio.Reader, body *bytes.Buffer) (status int, keep bool, err error) {
 	body.Reset()
 	line, err := readLine(r)
 	if err != nil {
@@ -195,7 +207,7 @@ func readChunked(r *bufio.Reader, body *bytes.Buffer) error {
 		}
 		size, _, _ := bytes.Cut(line, []byte(";"))
 		n, err := strconv.ParseInt(string(bytes.TrimSpace(size)), 16, 64)
-		if err != nil || n < 0 || int64(body.Len())+n > maxAnswer {
+		if err != nil || n < 0 || n > maxAnswer-int64(body.Len()) {
 			return fmt.Errorf("bad chunk size %q", line)
 		}
 		if n == 0 {

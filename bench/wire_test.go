@@ -25,6 +25,7 @@ func TestReadResponse(t *testing.T) {
 		{name: "HTTP/1.0 does not keep", in: "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", status: 200, keep: false},
 		{name: "no framing reads to the end", in: "HTTP/1.1 200 OK\r\n\r\nall of it", status: 200, keep: false, body: "all of it"},
 		{name: "no content has no body", in: "HTTP/1.1 204 No Content\r\n\r\n", status: 204, keep: true},
+		{name: "informational answers come first", in: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\nok", status: 202, keep: true, body: "ok"},
 		{name: "reason phrase optional", in: "HTTP/1.1 202\r\nContent-Length: 0\r\n\r\n", status: 202, keep: true},
 
 		{name: "empty", in: "", fail: "EOF"},
@@ -38,6 +39,7 @@ func TestReadResponse(t *testing.T) {
 		{name: "headers cut off", in: "HTTP/1.1 200 OK\r\nContent-Len", fail: "unexpected EOF"},
 		{name: "gzip transfer", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", fail: "unsupported Transfer-Encoding"},
 		{name: "bad chunk size", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", fail: "bad chunk size"},
+		{name: "chunk size that would overflow the limit", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n7fffffffffffffff\r\n", fail: "bad chunk size"},
 		{name: "chunk without CRLF", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabX\r\n0\r\n\r\n", fail: "chunk not followed by CRLF"},
 		{name: "chunk cut off", in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", fail: "unexpected EOF"},
 	}
