@@ -255,7 +255,7 @@ func checkStored(t *testing.T, db *sql.DB, service string, accepted []sentEvent,
 			t.Fatalf("read events: %v", err)
 		}
 		var x struct {
-			Summary string `json:"summary"` // where events are stored now; the column is for older ones
+			Summary string `json:"summary"` // where a later release stores it, with the column empty
 			Details struct {
 				Marker string `json:"marker"`
 			} `json:"details"`

@@ -114,14 +114,15 @@ func sameExtra(t *testing.T, a, b string) bool {
 	return reflect.DeepEqual(xa, xb) && reflect.DeepEqual(da, db)
 }
 
-// Events stored before severity … class moved into extra keep them in their
-// own columns, and are read back whole beside newer ones.
-func TestEventsStoredBeforeExtraFields(t *testing.T) {
+// An event stored in the layout a later release will write (severity …
+// class in extra, their columns empty) reads back whole beside one stored
+// now (columns), so that this release can be run again after that one.
+func TestEventsOfBothLayoutsReadBack(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "klaxon.db")
 	s, svc := openFoldStore(t, path)
 	res, err := s.Ingest(ctx, []klaxon.Event{{ServiceID: svc.ID, IntegrationID: 1, Action: klaxon.ActionTrigger,
-		DedupKey: "k", Summary: "new summary", Severity: klaxon.SeverityError, Source: "new-host", Class: "new"}})
+		DedupKey: "k", Summary: "summary now", Severity: klaxon.SeverityError, Source: "host-now", Class: "now"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +133,15 @@ func TestEventsStoredBeforeExtraFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var severity, summary, extra string
+	if err := db.QueryRow(`SELECT severity, summary, extra FROM events WHERE alert_id = ?`, alertID).Scan(&severity, &summary, &extra); err != nil {
+		t.Fatal(err)
+	}
+	if severity != "error" || summary != "summary now" || extra != "" {
+		t.Fatalf("this release stored severity %q, summary %q, extra %q: the previous release reads the columns", severity, summary, extra)
+	}
 	if _, err := db.Exec(`INSERT INTO events (alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at)
-VALUES (?, ?, 1, 'trigger', 'k', 'warning', 'old summary', 'old-host', 'old-comp', 'old-grp', 'old', '{"details":{"n":1}}', 1, 2)`, alertID, svc.ID); err != nil {
+VALUES (?, ?, 1, 'trigger', 'k', '', '', '', '', '', '', '{"severity":"warning","summary":"summary later","source":"host-later","component":"comp-later","group":"grp-later","class":"later","details":{"n":1}}', 1, 2)`, alertID, svc.ID); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -144,12 +152,12 @@ VALUES (?, ?, 1, 'trigger', 'k', 'warning', 'old summary', 'old-host', 'old-comp
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("events = %+v, %v", evs, err)
 	}
-	old, recent := evs[0], evs[1] // newest first
-	if old.Summary != "old summary" || old.Severity != klaxon.SeverityWarning || old.Source != "old-host" ||
-		old.Component != "old-comp" || old.Group != "old-grp" || old.Class != "old" || string(old.Details) != `{"n":1}` {
-		t.Fatalf("old event read back as %+v", old)
+	later, now := evs[0], evs[1] // newest first
+	if later.Summary != "summary later" || later.Severity != klaxon.SeverityWarning || later.Source != "host-later" ||
+		later.Component != "comp-later" || later.Group != "grp-later" || later.Class != "later" || string(later.Details) != `{"n":1}` {
+		t.Fatalf("event in the later layout read back as %+v", later)
 	}
-	if recent.Summary != "new summary" || recent.Severity != klaxon.SeverityError || recent.Source != "new-host" || recent.Class != "new" {
-		t.Fatalf("new event read back as %+v", recent)
+	if now.Summary != "summary now" || now.Severity != klaxon.SeverityError || now.Source != "host-now" || now.Class != "now" {
+		t.Fatalf("event stored now read back as %+v", now)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -343,8 +344,9 @@ func (g *groupCommitter) answer(committed <-chan []*ingestRequest) {
 }
 
 // commitTimeout bounds one group transaction, so that a stuck database turns
-// into errors senders can retry instead of requests that hang.
-const commitTimeout = 30 * time.Second
+// into errors senders can retry instead of requests that hang. A variable
+// only so that a test can make a deadline pass inside a statement.
+var commitTimeout = 30 * time.Second
 
 // commit applies a group in one transaction. If the work in the group fails,
 // each request is retried alone (each with its own time limit), so that one
@@ -425,7 +427,19 @@ func (g *groupCommitter) apply(requests []*ingestRequest, mode foldMode) error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 	}
+	// The statements did not watch the deadline: if it passed during the
+	// last one, database/sql has rolled the transaction back and would not
+	// send COMMIT. That is a known failure, retried alone like any other,
+	// not a COMMIT of unknown outcome.
+	if err := ctx.Err(); err != nil {
+		f.failed(false)
+		return fmt.Errorf("store: group transaction: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
+		if errors.Is(err, sql.ErrTxDone) { // rolled back before COMMIT was sent
+			f.failed(false)
+			return fmt.Errorf("store: group transaction: %w", err)
+		}
 		f.failed(true)
 		return &commitError{err}
 	}
@@ -455,12 +469,20 @@ func (g *groupCommitter) applyIn(ctx context.Context, tx *sql.Tx, requests []*in
 	} else {
 		// One process writes an SQLite file: no other writer to
 		// deadlock with, so arrival order and no sorting.
+		at := toDB(now)
+		var settled []settledEvent
 		for _, r := range requests {
-			res, err := g.s.applyEvents(ctx, stmts, r, now)
-			if err != nil {
-				return err
+			r.results = make([]klaxon.IngestResult, len(r.events))
+			for i := range r.events {
+				d, err := g.s.applyEvent(ctx, stmts, r, i, at, &r.results[i])
+				if err != nil {
+					return err
+				}
+				settled = append(settled, d)
 			}
-			r.results = res
+		}
+		if err := g.s.storeEvents(ctx, stmts, settled, at); err != nil {
+			return err
 		}
 	}
 	woke := false
@@ -508,10 +530,8 @@ SELECT CAST($1 AS BIGINT), CAST($2 AS BIGINT) WHERE EXISTS (SELECT 1 FROM servic
 	wakeEscalationSQL = `UPDATE escalations SET due_at = $2 WHERE alert_id = $1`
 	logAlertSQL       = `INSERT INTO alert_log (alert_id, at, kind, actor, message) VALUES ($1, $2, $3, $4, $5)`
 
-	// severity … class are in extra (extra.go); their columns stay, empty,
-	// for the events stored before.
 	insertEventSQL = `INSERT INTO events (alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at)
-VALUES ($1, $2, $3, $4, $5, '', '', '', '', '', '', $6, $7, $8)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
 )
 
 // ingestStatements are the ingest statements, prepared once at Open: parsing
@@ -521,9 +541,38 @@ type ingestStatements struct {
 	insertEvent                   *sql.Stmt
 	startEscalation, wake, log    *sql.Stmt
 	anyHooks, lifecycle           *sql.Stmt
+	// insertRows[k] inserts insertRowSizes[k] events at once; SQLite only
+	// (storeEvents), nil on PostgreSQL.
+	insertRows [len(insertRowSizes)]*sql.Stmt
 	// hooks caches anyHooks's answer for one transaction: 0 not asked
 	// yet, 1 no enabled webhook subscription, 2 some.
 	hooks int8
+	args  []any // storeEvents's, reused within the transaction
+}
+
+// insertRowSizes are the multi-row inserts of events, smallest first.
+var insertRowSizes = [...]int{8, 32}
+
+// insertEventsSQL is insertEventSQL for n rows.
+func insertEventsSQL(n int) string {
+	head, row, _ := strings.Cut(insertEventSQL, "VALUES ")
+	var b strings.Builder
+	b.WriteString(head + "VALUES ")
+	params := strings.Count(row, "$")
+	for k := range n {
+		if k > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for p := range params {
+			if p > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("$" + strconv.Itoa(k*params+p+1))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
 }
 
 func prepareIngest(ctx context.Context, db *sql.DB, d dialect) (*ingestStatements, error) {
@@ -543,31 +592,32 @@ func prepareIngest(ctx context.Context, db *sql.DB, d dialect) (*ingestStatement
 		}
 		*p.dst = stmt
 	}
+	if d.name == "sqlite" {
+		for k, n := range insertRowSizes {
+			stmt, err := db.PrepareContext(ctx, d.hot(insertEventsSQL(n)))
+			if err != nil {
+				return nil, fmt.Errorf("store: prepare ingest statements: %w", err)
+			}
+			st.insertRows[k] = stmt
+		}
+	}
 	return &st, nil
 }
 
 // in binds the prepared statements to a transaction.
 func (st *ingestStatements) in(ctx context.Context, tx *sql.Tx) *ingestStatements {
-	return &ingestStatements{
+	in := &ingestStatements{
 		trigger: tx.StmtContext(ctx, st.trigger), acknowledge: tx.StmtContext(ctx, st.acknowledge),
 		resolve: tx.StmtContext(ctx, st.resolve), insertEvent: tx.StmtContext(ctx, st.insertEvent),
 		startEscalation: tx.StmtContext(ctx, st.startEscalation), wake: tx.StmtContext(ctx, st.wake),
 		log: tx.StmtContext(ctx, st.log), anyHooks: tx.StmtContext(ctx, st.anyHooks), lifecycle: tx.StmtContext(ctx, st.lifecycle),
 	}
-}
-
-// applyEvents folds a request's events into alerts and stores them, in
-// order. (Inserting the events 32 to a statement was tried and measured
-// slower with this driver: binding dominated, not per-statement overhead.)
-func (s *Store) applyEvents(ctx context.Context, stmts *ingestStatements, r *ingestRequest, now time.Time) ([]klaxon.IngestResult, error) {
-	results := make([]klaxon.IngestResult, len(r.events))
-	at := toDB(now)
-	for i := range r.events {
-		if err := s.applyEvent(ctx, stmts, r, i, at, &results[i]); err != nil {
-			return nil, err
+	for k, stmt := range st.insertRows {
+		if stmt != nil {
+			in.insertRows[k] = tx.StmtContext(ctx, stmt)
 		}
 	}
-	return results, nil
+	return in
 }
 
 // applyInKeyOrder applies the events of several requests in one
@@ -598,15 +648,31 @@ func (s *Store) applyInKeyOrder(ctx context.Context, stmts *ingestStatements, re
 	})
 	at := toDB(now)
 	for _, x := range refs {
-		if err := s.applyEvent(ctx, stmts, x.r, x.i, at, &x.r.results[x.i]); err != nil {
+		d, err := s.applyEvent(ctx, stmts, x.r, x.i, at, &x.r.results[x.i])
+		if err != nil {
+			return err
+		}
+		if err := s.storeEvents(ctx, stmts, []settledEvent{d}, at); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// applyEvent folds event i of r into its alert and stores it, setting res.
-func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *ingestRequest, i int, at int64, res *klaxon.IngestResult) error {
+// settledEvent is an event whose alert is settled (found, made or
+// changed) and which is not stored yet.
+type settledEvent struct {
+	r       *ingestRequest
+	i       int
+	alertID int64 // 0: the event acted on no alert
+	folded  bool  // the alert's row does not count the event yet (folds.go)
+}
+
+// applyEvent folds event i of r into its alert, setting res; storing the
+// event is left to storeEvents. Nothing here reads the events table, so
+// storing a group's events after all of them are settled, in the same
+// transaction and order, is the same as storing each as it comes.
+func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *ingestRequest, i int, at int64, res *klaxon.IngestResult) (settledEvent, error) {
 	ev := &r.events[i]
 	var alertID int64
 	var event klaxon.WebhookEvent // what the event did to the alert, for webhooks
@@ -617,7 +683,8 @@ func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *inge
 		if id, open := folds.openAlert(ev.ServiceID, ev.DedupKey); open {
 			// Adds to an alert known to be open: the same as the upsert's
 			// DO UPDATE, summed in memory (folds.go).
-			return s.insertEvent(ctx, stmts, r, i, id, at, true, res)
+			res.AlertID = id
+			return settledEvent{r: r, i: i, alertID: id, folded: true}, nil
 		}
 		var count int64
 		err = stmts.trigger.QueryRowContext(ctx, ev.ServiceID, ev.DedupKey, string(ev.Severity),
@@ -639,39 +706,66 @@ func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *inge
 		event = klaxon.WebhookAlertResolved
 		folds.forget(ev.ServiceID, ev.DedupKey)
 	default:
-		return fmt.Errorf("store: ingest: unknown action %q", ev.Action)
+		return settledEvent{}, fmt.Errorf("store: ingest: unknown action %q", ev.Action)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		err = nil // acknowledge or resolve with no open alert: stored, acts on nothing
 	}
 	if err != nil {
-		return fmt.Errorf("store: ingest %s: %w", ev.Action, err)
+		return settledEvent{}, fmt.Errorf("store: ingest %s: %w", ev.Action, err)
 	}
 	if err := s.escalationFor(ctx, stmts, ev, alertID, res.Created, event, at); err != nil {
-		return err
+		return settledEvent{}, err
 	}
 	r.woke = r.woke || res.Created || (alertID != 0 && ev.Action != klaxon.ActionTrigger)
-	return s.insertEvent(ctx, stmts, r, i, alertID, at, false, res)
+	res.AlertID = alertID
+	return settledEvent{r: r, i: i, alertID: alertID}, nil
 }
 
-// insertEvent stores event i of r, which acted on alertID (0: none). On
-// SQLite the event's id joins its alert's list (folds.go), and folded says
-// that the alert's row does not count it yet.
-func (s *Store) insertEvent(ctx context.Context, stmts *ingestStatements, r *ingestRequest, i int, alertID, at int64, folded bool, res *klaxon.IngestResult) error {
-	ev := &r.events[i]
-	result, err := stmts.insertEvent.ExecContext(ctx, alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
-		ev.DedupKey, r.extras[i], toDB(ev.Timestamp), at)
-	if err != nil {
-		return fmt.Errorf("store: insert event: %w", err)
-	}
-	if s.folds != nil && alertID != 0 {
-		eventID, err := result.LastInsertId()
+// storeEvents inserts settled events, in order. On SQLite they go up to
+// insertRows to a statement (each row's parameters are bound all the same,
+// but a statement's run, reset and bookkeeping are shared: 3.8 → 3.2 µs per
+// row with 32), and each event's id joins its alert's list (folds.go): the
+// ids of one statement's rows are consecutive, since a rowid table gives a
+// new row the largest rowid plus one and this transaction is the only
+// writer.
+func (s *Store) storeEvents(ctx context.Context, stmts *ingestStatements, evs []settledEvent, at int64) error {
+	for len(evs) > 0 {
+		stmt, n := stmts.insertEvent, 1
+		for k := len(insertRowSizes) - 1; k >= 0; k-- {
+			if rows := insertRowSizes[k]; len(evs) >= rows && stmts.insertRows[k] != nil {
+				stmt, n = stmts.insertRows[k], rows
+				break
+			}
+		}
+		chunk := evs[:n]
+		evs = evs[n:]
+		args := stmts.args[:0]
+		for _, d := range chunk {
+			ev := &d.r.events[d.i]
+			args = append(args, d.alertID, ev.ServiceID, ev.IntegrationID, string(ev.Action),
+				ev.DedupKey, string(ev.Severity), ev.Summary, ev.Source, ev.Component, ev.Group, ev.Class, d.r.extras[d.i],
+				toDB(ev.Timestamp), at)
+		}
+		stmts.args = args
+		result, err := stmt.ExecContext(ctx, args...)
+		clear(args) // let the strings go
 		if err != nil {
 			return fmt.Errorf("store: insert event: %w", err)
 		}
-		s.folds.stage(alertID, eventID, at, folded)
+		if s.folds == nil {
+			continue
+		}
+		last, err := result.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("store: insert event: %w", err)
+		}
+		for k, d := range chunk {
+			if d.alertID != 0 {
+				s.folds.stage(d.alertID, last-int64(n-1-k), at, d.folded)
+			}
+		}
 	}
-	res.AlertID = alertID
 	return nil
 }
 
