@@ -22,15 +22,8 @@ func TestDeadlineInsideTheLastStatement(t *testing.T) {
 	defer func(d time.Duration) { commitTimeout = d }(commitTimeout)
 	commitTimeout = 200 * time.Millisecond
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "klaxon.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, svc := openFoldStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
 	defer s.Close()
-	svc := klaxon.Service{Name: "api", State: klaxon.ServiceActive}
-	if err := s.CreateService(ctx, "test", &svc); err != nil {
-		t.Fatal(err)
-	}
 	// Storing the event with dedup key "slow" runs a trigger that takes
 	// far longer than the deadline (a 3,000 × 3,000 join), every time.
 	for _, q := range []string{
@@ -42,10 +35,6 @@ func TestDeadlineInsideTheLastStatement(t *testing.T) {
 		if _, err := s.w.Exec(q); err != nil {
 			t.Fatal(err)
 		}
-	}
-	event := func(key string) klaxon.Event {
-		return klaxon.Event{ServiceID: svc.ID, IntegrationID: 1, Action: klaxon.ActionTrigger, DedupKey: key,
-			Summary: key, Severity: klaxon.SeverityCritical}
 	}
 	// The first group ("gate") holds the committer until "one" and then
 	// "slow" wait behind it, so that they make the next group, in order.
@@ -69,7 +58,7 @@ func TestDeadlineInsideTheLastStatement(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.Ingest(ctx, []klaxon.Event{event(key)})
+			_, err := s.Ingest(ctx, []klaxon.Event{foldEvent(svc, klaxon.ActionTrigger, key)})
 			mu.Lock()
 			errs[key] = err
 			mu.Unlock()
