@@ -109,12 +109,15 @@ func (s *Store) alertEventsListed(ctx context.Context, alertID int64) ([]klaxon.
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	args := make([]any, len(ids))
+	args := make([]any, len(ids), len(ids)+1)
 	marks := make([]string, len(ids))
 	for i, id := range ids {
 		args[i], marks[i] = id, "$"+strconv.Itoa(i+1)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id IN (`+strings.Join(marks, ",")+`) ORDER BY id DESC`, args...)
+	// alert_id too: an id listed wrongly can only lose an event, never
+	// show another alert's.
+	args = append(args, alertID)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id IN (`+strings.Join(marks, ",")+`) AND alert_id = $`+strconv.Itoa(len(args))+` ORDER BY id DESC`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: alert events: %w", err)
 	}

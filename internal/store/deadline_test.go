@@ -2,12 +2,15 @@ package store
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	sqlite "modernc.org/sqlite"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -21,40 +24,33 @@ import (
 func TestDeadlineInsideTheLastStatement(t *testing.T) {
 	defer func(d time.Duration) { commitTimeout = d }(commitTimeout)
 	commitTimeout = 200 * time.Millisecond
+	registerTestSleep() // before the store opens its connections
 	ctx := context.Background()
 	s, svc := openFoldStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
 	defer s.Close()
-	// Storing the event with dedup key "slow" runs a trigger that takes
-	// far longer than the deadline (a 3,000 × 3,000 join), every time.
-	for _, q := range []string{
-		`CREATE TABLE nums (n INTEGER)`,
-		`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 3000) INSERT INTO nums SELECT x FROM c`,
-		`CREATE TRIGGER slow_insert AFTER INSERT ON events WHEN NEW.dedup_key = 'slow' BEGIN
-  UPDATE nums SET n = n WHERE n = (SELECT count(*) FROM nums a, nums b WHERE a.n + b.n = -1); END`,
-	} {
-		if _, err := s.w.Exec(q); err != nil {
-			t.Fatal(err)
-		}
+	// Storing the event with dedup key "slow" runs a trigger that sleeps
+	// three times the deadline.
+	if _, err := s.w.Exec(`CREATE TRIGGER slow_insert AFTER INSERT ON events WHEN NEW.dedup_key = 'slow' BEGIN
+  SELECT klaxon_test_sleep(600); END`); err != nil {
+		t.Fatal(err)
 	}
-	// The first group ("gate") holds the committer until "one" and then
-	// "slow" wait behind it, so that they make the next group, in order.
-	var once sync.Once
-	var opened atomic.Bool
+	// The first group ("gate") holds the committer until "one" and "slow"
+	// both wait in the queue, so that they make the next group, in order.
+	var gateIn, opened atomic.Bool
 	s.ingest.failRequest = func(r *ingestRequest) error {
-		if r.events[0].DedupKey == "gate" {
-			once.Do(func() {
-				for s.ingest.queued.Load() < 3 {
-					time.Sleep(time.Millisecond)
-				}
-				opened.Store(true)
-			})
+		if r.events[0].DedupKey == "gate" && !opened.Load() {
+			gateIn.Store(true)
+			for len(s.ingest.queue) < 2 {
+				time.Sleep(time.Millisecond)
+			}
+			opened.Store(true)
 		}
 		return nil
 	}
 	errs := make(map[string]error)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for i, key := range []string{"gate", "one", "slow"} {
+	for _, key := range []string{"gate", "one", "slow"} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -63,15 +59,18 @@ func TestDeadlineInsideTheLastStatement(t *testing.T) {
 			errs[key] = err
 			mu.Unlock()
 		}()
-		// Each waits for the one before it to be queued (once all three
-		// are, the gate opens and the count falls again).
-		for s.ingest.queued.Load() < int64(i+1) && !opened.Load() {
+		// The next is sent once this one is held: "gate" in the
+		// committer, "one" in the queue.
+		for (key == "gate" && !gateIn.Load()) || (key == "one" && len(s.ingest.queue) < 1) {
 			time.Sleep(time.Millisecond)
 		}
 	}
 	wg.Wait()
 	if errs["gate"] != nil || errs["one"] != nil {
 		t.Fatalf("gate: %v; one: %v (outcome unknown: %v); both should be stored", errs["gate"], errs["one"], errors.Is(errs["one"], outcomeUnknown))
+	}
+	if !opened.Load() {
+		t.Fatal("the gate never saw one and slow queued together")
 	}
 	if errs["slow"] == nil || errors.Is(errs["slow"], outcomeUnknown) {
 		t.Fatalf("slow: %v; want a known failure (its transaction was rolled back)", errs["slow"])
@@ -80,4 +79,18 @@ func TestDeadlineInsideTheLastStatement(t *testing.T) {
 	if err := s.r.QueryRow(`SELECT COUNT(*) FROM events WHERE dedup_key IN ('gate', 'one', 'slow')`).Scan(&stored); err != nil || stored != 2 {
 		t.Fatalf("%d events stored (%v), want gate and one", stored, err)
 	}
+}
+
+var registerSleep sync.Once
+
+// registerTestSleep adds klaxon_test_sleep(ms) to SQLite connections opened
+// after it: a statement as slow as a test needs, on any machine.
+func registerTestSleep() {
+	registerSleep.Do(func() {
+		sqlite.MustRegisterScalarFunction("klaxon_test_sleep", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			ms, _ := args[0].(int64)
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			return nil, nil
+		})
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -541,9 +542,11 @@ type ingestStatements struct {
 	insertEvent                   *sql.Stmt
 	startEscalation, wake, log    *sql.Stmt
 	anyHooks, lifecycle           *sql.Stmt
-	// insertRows[k] inserts insertRowSizes[k] events at once; SQLite only
-	// (storeEvents), nil on PostgreSQL.
+	// insertRows[k] inserts insertRowSizes[k] events at once, and
+	// maxEventID finds where their ids start; SQLite only (storeEvents),
+	// nil on PostgreSQL.
 	insertRows [len(insertRowSizes)]*sql.Stmt
+	maxEventID *sql.Stmt
 	// hooks caches anyHooks's answer for one transaction: 0 not asked
 	// yet, 1 no enabled webhook subscription, 2 some.
 	hooks int8
@@ -600,6 +603,11 @@ func prepareIngest(ctx context.Context, db *sql.DB, d dialect) (*ingestStatement
 			}
 			st.insertRows[k] = stmt
 		}
+		stmt, err := db.PrepareContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM events`)
+		if err != nil {
+			return nil, fmt.Errorf("store: prepare ingest statements: %w", err)
+		}
+		st.maxEventID = stmt
 	}
 	return &st, nil
 }
@@ -616,6 +624,9 @@ func (st *ingestStatements) in(ctx context.Context, tx *sql.Tx) *ingestStatement
 		if stmt != nil {
 			in.insertRows[k] = tx.StmtContext(ctx, stmt)
 		}
+	}
+	if st.maxEventID != nil {
+		in.maxEventID = tx.StmtContext(ctx, st.maxEventID)
 	}
 	return in
 }
@@ -728,12 +739,22 @@ func (s *Store) applyEvent(ctx context.Context, stmts *ingestStatements, r *inge
 // row with 32), and each event's id joins its alert's list (folds.go): the
 // ids of one statement's rows are consecutive, since a rowid table gives a
 // new row the largest rowid plus one and this transaction is the only
-// writer.
+// writer — until that would pass the largest int64, when SQLite picks
+// random rowids (reachable only by writing such an id by hand): then the
+// events go one to a statement, whose id LastInsertId gives exactly. Each
+// statement's last id is checked against the one expected.
 func (s *Store) storeEvents(ctx context.Context, stmts *ingestStatements, evs []settledEvent, at int64) error {
+	multi, prev := false, int64(0)
+	if stmts.maxEventID != nil && len(evs) >= insertRowSizes[0] {
+		if err := stmts.maxEventID.QueryRowContext(ctx).Scan(&prev); err != nil {
+			return fmt.Errorf("store: insert event: %w", err)
+		}
+		multi = prev <= math.MaxInt64-int64(len(evs))
+	}
 	for len(evs) > 0 {
 		stmt, n := stmts.insertEvent, 1
-		for k := len(insertRowSizes) - 1; k >= 0; k-- {
-			if rows := insertRowSizes[k]; len(evs) >= rows && stmts.insertRows[k] != nil {
+		for k := len(insertRowSizes) - 1; k >= 0 && multi; k-- {
+			if rows := insertRowSizes[k]; len(evs) >= rows {
 				stmt, n = stmts.insertRows[k], rows
 				break
 			}
@@ -760,6 +781,10 @@ func (s *Store) storeEvents(ctx context.Context, stmts *ingestStatements, evs []
 		if err != nil {
 			return fmt.Errorf("store: insert event: %w", err)
 		}
+		if multi && last != prev+int64(n) {
+			return fmt.Errorf("store: insert event: %d rows after id %d ended at id %d, not consecutive", n, prev, last)
+		}
+		prev = last
 		for k, d := range chunk {
 			if d.alertID != 0 {
 				s.folds.stage(d.alertID, last-int64(n-1-k), at, d.folded)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -56,5 +57,33 @@ func TestStoreEventsInChunks(t *testing.T) {
 	var rows int
 	if err := s.r.QueryRow(`SELECT COUNT(*) FROM events`).Scan(&rows); err != nil || rows != 1+7+8+9+31+32+33+45+77 {
 		t.Fatalf("%d rows (%v)", rows, err)
+	}
+}
+
+// Near the largest int64, SQLite gives new rows random rowids: events are
+// then stored one to a statement, and every id listed is still its own.
+func TestStoreEventsNearTheLargestID(t *testing.T) {
+	for _, top := range []int64{math.MaxInt64, math.MaxInt64 - 5} {
+		ctx := context.Background()
+		s, svc := openFoldStore(t, filepath.Join(t.TempDir(), "klaxon.db"))
+		if _, err := s.w.Exec(`INSERT INTO events (id, alert_id, service_id, integration_id, action, dedup_key, severity, summary, source, component, grp, class, extra, ts, received_at)
+VALUES ($1, 0, $2, 1, 'trigger', 'hand', 'info', 'written by hand', '', '', '', '', '', 0, 0)`, top, svc.ID); err != nil {
+			t.Fatal(err)
+		}
+		evs := make([]klaxon.Event, 40)
+		for i := range evs {
+			evs[i] = foldEvent(svc, klaxon.ActionTrigger, fmt.Sprintf("k%d", i%2))
+		}
+		res, err := s.Ingest(ctx, evs)
+		if err != nil {
+			t.Fatalf("top %d: %v", top, err)
+		}
+		for _, id := range []int64{res[0].AlertID, res[1].AlertID} {
+			listed, scanned := alertEventIDsOf(t, s, id), eventIDsByScan(t, s, id)
+			if len(scanned) != 20 || !slices.Equal(listed, scanned) {
+				t.Fatalf("top %d: alert %d lists %v, its rows are %v", top, id, listed, scanned)
+			}
+		}
+		s.Close()
 	}
 }
