@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/url"
 	"strconv"
-	"text/tabwriter"
 	"time"
 )
 
@@ -83,24 +82,11 @@ func alerts(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := c.do(ctx, "GET", "/api/v1/alerts?"+q.Encode(), nil, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSON(stdout, out.Alerts)
-	}
-	if len(out.Alerts) == 0 {
-		fmt.Fprintln(stdout, "No alerts.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATUS\tSEVERITY\tSERVICE\tEVENTS\tLAST EVENT\tSUMMARY")
-	for _, raw := range out.Alerts {
-		var a alertRow
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return fmt.Errorf("unexpected alert from server: %w", err)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", a.ID, a.Status, a.Severity, a.ServiceID, a.EventCount,
-			a.LastEventAt.Local().Format("2006-01-02 15:04:05"), a.Summary)
-	}
-	return tw.Flush()
+	return printList(stdout, out.Alerts, *asJSON, "No alerts.", "alert", "ID\tSTATUS\tSEVERITY\tSERVICE\tEVENTS\tLAST EVENT\tSUMMARY",
+		func(a *alertRow) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s\t%s", a.ID, a.Status, a.Severity, a.ServiceID, a.EventCount,
+				a.LastEventAt.Local().Format("2006-01-02 15:04:05"), a.Summary)
+		})
 }
 
 // changeAlert acknowledges or resolves one alert by id.

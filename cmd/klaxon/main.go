@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"text/tabwriter"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -128,4 +129,27 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// printList prints a listing the API answered: its JSON with asJSON,
+// otherwise empty when there is nothing, or a table under header with one
+// line per row, each decoded into T (what names it in errors).
+func printList[T any](w io.Writer, rows []json.RawMessage, asJSON bool, empty, what, header string, line func(*T) string) error {
+	if asJSON {
+		return printJSON(w, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(w, empty)
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, raw := range rows {
+		var row T
+		if err := json.Unmarshal(raw, &row); err != nil {
+			return fmt.Errorf("unexpected %s from server: %w", what, err)
+		}
+		fmt.Fprintln(tw, line(&row))
+	}
+	return tw.Flush()
 }

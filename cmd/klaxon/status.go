@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/klaxonhq/klaxon"
@@ -486,28 +485,15 @@ func statusIncidents(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := c.do(ctx, "GET", "/api/v1/status/incidents?"+url.Values{"limit": {strconv.Itoa(*limit)}}.Encode(), nil, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSON(stdout, out.Incidents)
-	}
-	if len(out.Incidents) == 0 {
-		fmt.Fprintln(stdout, "No incidents.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tKIND\tSTATUS\tIMPACT\tSTARTED\tLAST UPDATE\tNAME")
-	for _, raw := range out.Incidents {
-		var inc incidentView
-		if err := json.Unmarshal(raw, &inc); err != nil {
-			return fmt.Errorf("unexpected incident from server: %w", err)
-		}
-		started := &inc.CreatedAt
-		if inc.Maintenance && inc.ScheduledFor != nil {
-			started = inc.ScheduledFor // a maintenance starts when scheduled
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, strings.ToLower(inc.kind()), inc.Status, inc.Impact,
-			fmtTime(started), fmtTime(&inc.UpdatedAt), inc.Name)
-	}
-	return tw.Flush()
+	return printList(stdout, out.Incidents, *asJSON, "No incidents.", "incident", "ID\tKIND\tSTATUS\tIMPACT\tSTARTED\tLAST UPDATE\tNAME",
+		func(inc *incidentView) string {
+			started := &inc.CreatedAt
+			if inc.Maintenance && inc.ScheduledFor != nil {
+				started = inc.ScheduledFor // a maintenance starts when scheduled
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s", inc.ID, strings.ToLower(inc.kind()), inc.Status, inc.Impact,
+				fmtTime(started), fmtTime(&inc.UpdatedAt), inc.Name)
+		})
 }
 
 // statusShowIncident prints one incident with its updates, newest first.

@@ -11,7 +11,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -44,30 +43,17 @@ func statusComponents(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := c.do(ctx, "GET", "/api/v1/status/components", nil, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSON(stdout, out.Components)
-	}
-	if len(out.Components) == 0 {
-		fmt.Fprintln(stdout, "No components.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tPOSITION")
-	for _, raw := range out.Components {
-		var cv componentView
-		if err := json.Unmarshal(raw, &cv); err != nil {
-			return fmt.Errorf("unexpected component from server: %w", err)
-		}
-		name := cv.Name
-		switch {
-		case cv.Group:
-			name += " (group)"
-		case cv.GroupID != nil:
-			name = "  " + name
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\n", cv.ID, name, cv.State, cv.Position)
-	}
-	return tw.Flush()
+	return printList(stdout, out.Components, *asJSON, "No components.", "component", "ID\tNAME\tSTATE\tPOSITION",
+		func(cv *componentView) string {
+			name := cv.Name
+			switch {
+			case cv.Group:
+				name += " (group)"
+			case cv.GroupID != nil:
+				name = "  " + name
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%d", cv.ID, name, cv.State, cv.Position)
+		})
 }
 
 // statusComponentAdd adds a component, in a group created when missing.
