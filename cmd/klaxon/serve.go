@@ -291,29 +291,13 @@ func heartbeat(ctx context.Context, st *store.Store, n klaxon.Node, log *slog.Lo
 // heartbeats records the node every heartbeatEvery until ctx ends. It does
 // nothing else, so that nothing slow delays it.
 func heartbeats(ctx context.Context, st *store.Store, n klaxon.Node, log *slog.Logger) {
-	t := time.NewTicker(heartbeatEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			heartbeat(ctx, st, n, log)
-		}
-	}
+	everyBeat(ctx, func() { heartbeat(ctx, st, n, log) })
 }
 
 // takeOver ends, every heartbeatEvery, the leases of nodes not seen for
 // nodeAliveWithin, so that this node and the others take their work over.
 func takeOver(ctx context.Context, st *store.Store, self string, log *slog.Logger) {
-	t := time.NewTicker(heartbeatEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	everyBeat(ctx, func() {
 		rctx, cancel := context.WithTimeout(ctx, 2*heartbeatEvery)
 		released, err := st.ReleaseLeasesOfDeadNodes(rctx, self, time.Now(), nodeAliveWithin)
 		cancel()
@@ -321,6 +305,20 @@ func takeOver(ctx context.Context, st *store.Store, self string, log *slog.Logge
 			log.Warn("cluster: could not release the leases of dead nodes", "err", err)
 		} else if released > 0 {
 			log.Info("cluster: took over the work of nodes not seen for a while", "leases", released, "dead_after", nodeAliveWithin.String())
+		}
+	})
+}
+
+// everyBeat runs f every heartbeatEvery until ctx ends.
+func everyBeat(ctx context.Context, f func()) {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
 		}
 	}
 }

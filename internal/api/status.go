@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -113,22 +112,24 @@ func withGroupStates(list []klaxon.StatusComponent) []klaxon.StatusComponent {
 	return out
 }
 
-// componentAnswer is how one component is shown: a group with its
-// members' worst state.
-func (s *Server) componentAnswer(ctx context.Context, c klaxon.StatusComponent) (statusComponentJSON, error) {
-	if !c.Group {
-		return toStatusComponentJSON(c), nil
-	}
-	list, err := s.store.ListStatusComponents(ctx)
-	if err != nil {
-		return statusComponentJSON{}, err
-	}
-	for _, g := range withGroupStates(list) {
-		if g.ID == c.ID {
-			c.State = g.State
+// writeComponent answers with one component (read or changed as err says)
+// as it is shown: a group with its members' worst state.
+func (s *Server) writeComponent(w http.ResponseWriter, r *http.Request, c klaxon.StatusComponent, err error) {
+	if err == nil && c.Group {
+		var list []klaxon.StatusComponent
+		if list, err = s.store.ListStatusComponents(r.Context()); err == nil {
+			for _, g := range withGroupStates(list) {
+				if g.ID == c.ID {
+					c.State = g.State
+				}
+			}
 		}
 	}
-	return toStatusComponentJSON(c), nil
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toStatusComponentJSON(c))
 }
 
 // listStatusComponents lists every component and group in page order:
@@ -172,16 +173,7 @@ func (s *Server) getStatusComponent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := s.store.StatusComponent(r.Context(), id)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out, err := s.componentAnswer(r.Context(), c)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeComponent(w, r, c, err)
 }
 
 type patchStatusComponentRequest struct {
@@ -246,16 +238,7 @@ func (s *Server) patchStatusComponent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := s.store.UpdateStatusComponent(r.Context(), principalFrom(r.Context()).actor(), id, p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out, err := s.componentAnswer(r.Context(), c)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeComponent(w, r, c, err)
 }
 
 // componentChangeJSON is one entry of a component's history.
