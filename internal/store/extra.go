@@ -1,11 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/klaxonhq/klaxon"
 )
@@ -40,65 +38,17 @@ func extraOf(ev *klaxon.Event) *eventExtra {
 	return &eventExtra{Details: ev.Details, Links: ev.Links, Images: ev.Images}
 }
 
-// encode writes JSON that decodes to what json.Marshal's would (strings
-// escaped as it does, invalid UTF-8 as U+FFFD, details validated and
-// compacted), without reflection: it runs once per event on the ingest
-// path. An empty extra is "".
+// encode is the column's text: "" for an empty extra, its JSON otherwise.
 func (x *eventExtra) encode() (string, error) {
-	b := make([]byte, 0, 64+len(x.Summary)+len(x.Details))
-	b = append(b, '{')
-	str := func(name, v string) {
-		if v == "" {
-			return
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		b = appendJSONString(b, v)
-	}
-	str("severity", x.Severity)
-	str("summary", x.Summary)
-	str("source", x.Source)
-	str("component", x.Component)
-	str("group", x.Group)
-	str("class", x.Class)
-	raw := func(name string, v []byte) {
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, '"', ':')
-		b = append(b, v...)
-	}
-	if len(x.Details) > 0 {
-		var compact bytes.Buffer
-		if err := json.Compact(&compact, x.Details); err != nil {
-			return "", fmt.Errorf("store: encode event details: %w", err)
-		}
-		raw("details", compact.Bytes())
-	}
-	for _, part := range []struct {
-		name string
-		v    any
-		n    int
-	}{{"links", x.Links, len(x.Links)}, {"images", x.Images, len(x.Images)}} {
-		if part.n == 0 {
-			continue
-		}
-		v, err := json.Marshal(part.v)
-		if err != nil {
-			return "", fmt.Errorf("store: encode event %s: %w", part.name, err)
-		}
-		raw(part.name, v)
-	}
-	if len(b) == 1 {
+	if len(x.Details) == 0 && len(x.Links) == 0 && len(x.Images) == 0 &&
+		x.Severity == "" && x.Summary == "" && x.Source == "" && x.Component == "" && x.Group == "" && x.Class == "" {
 		return "", nil
 	}
-	return string(append(b, '}')), nil
+	b, err := json.Marshal(x)
+	if err != nil {
+		return "", fmt.Errorf("store: encode event details: %w", err)
+	}
+	return string(b), nil
 }
 
 func decodeExtra(s string) (eventExtra, error) {
@@ -126,59 +76,4 @@ func readEvent(ev *klaxon.Event, severity, extra string) error {
 	ev.Class = cmp.Or(ev.Class, x.Class)
 	ev.Details, ev.Links, ev.Images = x.Details, x.Links, x.Images
 	return nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string, escaping as encoding/json
-// does (including <, > and &, and U+2028/U+2029), so that the stored text is
-// what json.Marshal wrote before.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			switch r {
-			case utf8.RuneError:
-				b = append(b, `\ufffd`...)
-			default:
-				b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			}
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -5,113 +5,19 @@ import (
 	"database/sql"
 	"encoding/json"
 	"path/filepath"
-	"reflect"
 	"testing"
 
 	"github.com/klaxonhq/klaxon"
 )
 
-// encode must store what json.Marshal stored before it: the same bytes for
-// the text fields, and details and links that decode the same.
-func TestEventExtraEncodeAsMarshal(t *testing.T) {
-	cases := []eventExtra{
-		{},
-		{Severity: "critical", Summary: "CPU above 95% on web-1", Source: "web-1"},
-		{Summary: "quotes \" and \\ backslash, <tags> & amps", Class: "x"},
-		{Summary: "controls \x00 \x01 \x1f \b \f \n \r \t end"},
-		{Summary: "invalid \xff\xfe utf-8 \xc3", Group: "\xe2\x82"},
-		{Summary: "ü ✓ 🚨 \u2028 \u2029 separators"},
-		{Component: "db", Details: json.RawMessage(`{ "free" : "0%",  "nested": {"a": [1, 2, 3]}, "html": "<b>&</b>" }`)},
-		{Details: json.RawMessage(`[1,2]`), Links: []klaxon.Link{{Href: "https://runbook", Text: "run <book>"}}, Images: []klaxon.Image{{Src: "https://graph.png", Alt: "graph"}}},
-		{Links: []klaxon.Link{{Href: "https://x"}}},
-	}
-	for _, x := range cases {
-		got, err := x.encode()
-		if err != nil {
-			t.Fatalf("%+v: %v", x, err)
-		}
-		want := marshalExtra(t, x)
-		if x.Details == nil && (got != want) {
-			t.Errorf("encode(%+v)\n = %s\nwant %s", x, got, want)
-		}
-		if !sameExtra(t, got, want) {
-			t.Errorf("encode(%+v) = %s decodes unlike json.Marshal's %s", x, got, want)
-		}
-	}
-}
-
+// Details that are not JSON are refused with an error naming them, never
+// stored.
 func TestEventExtraBadDetails(t *testing.T) {
 	for _, d := range []string{`{`, `{"a":}`, `nope`, `{"a":1}}`, "\"\xff"} {
 		if _, err := (&eventExtra{Summary: "s", Details: json.RawMessage(d)}).encode(); err == nil {
 			t.Errorf("details %q encoded without an error", d)
 		}
 	}
-}
-
-func FuzzEventExtraEncode(f *testing.F) {
-	f.Add("critical", "CPU above 95% <on> web-1", "web-1", "db", "prod", "disk", `{"a":[1,"x"]}`, "https://runbook")
-	f.Add("", "\x00\xff\u2028", "", "", "", "", ``, "")
-	f.Add("info", "\"\\", "s", "", "", "", `  [ 1 , 2 ] `, "")
-	f.Fuzz(func(t *testing.T, severity, summary, source, component, group, class, details, link string) {
-		x := eventExtra{Severity: severity, Summary: summary, Source: source, Component: component, Group: group, Class: class}
-		if details != "" {
-			x.Details = json.RawMessage(details)
-		}
-		if link != "" {
-			x.Links = []klaxon.Link{{Href: link}}
-		}
-		got, err := x.encode()
-		want, werr := json.Marshal(x)
-		if (err != nil) != (werr != nil) {
-			t.Fatalf("encode error %v, json.Marshal error %v", err, werr)
-		}
-		if err != nil {
-			return
-		}
-		if string(want) == "{}" {
-			want = nil
-		}
-		if x.Details == nil && got != string(want) {
-			t.Fatalf("encode = %s, json.Marshal = %s", got, want)
-		}
-		if !sameExtra(t, got, string(want)) {
-			t.Fatalf("encode = %s decodes unlike json.Marshal's %s", got, want)
-		}
-	})
-}
-
-func marshalExtra(t *testing.T, x eventExtra) string {
-	b, err := json.Marshal(x)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) == "{}" {
-		return ""
-	}
-	return string(b)
-}
-
-// sameExtra compares two encodings by what they decode to, details included
-// as values (the two compact them differently: Marshal escapes < > &).
-func sameExtra(t *testing.T, a, b string) bool {
-	t.Helper()
-	xa, err := decodeExtra(a)
-	if err != nil {
-		t.Fatalf("decoding %s: %v", a, err)
-	}
-	xb, err := decodeExtra(b)
-	if err != nil {
-		t.Fatalf("decoding %s: %v", b, err)
-	}
-	var da, db any
-	if len(xa.Details) > 0 {
-		json.Unmarshal(xa.Details, &da)
-	}
-	if len(xb.Details) > 0 {
-		json.Unmarshal(xb.Details, &db)
-	}
-	xa.Details, xb.Details = nil, nil
-	return reflect.DeepEqual(xa, xb) && reflect.DeepEqual(da, db)
 }
 
 // An event stored in the layout a later release will write (severity …
